@@ -1,0 +1,45 @@
+// Where keys come from: static users from the config, and TURN REST secrets (several at once, for
+// rotation: every secret is tried, the first one mints).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "turnpike/auth/long_term_key.h"
+#include "turnpike/util/secret.h"
+
+namespace turnpike::auth {
+
+enum class LookupStatus : uint8_t {
+  kFound,        // `out` holds one or more candidate keys; the caller tries each MAC
+  kUnknownUser,  // no such static user and not a REST username (or no REST secrets configured)
+  kExpired,      // a REST username whose timestamp is in the past
+};
+
+class CredentialStore {
+ public:
+  CredentialStore() = default;
+  void add_static_user(std::string username, Secret password);
+  void set_rest_secrets(std::vector<Secret> secrets, char separator = ':');
+  [[nodiscard]] bool empty() const noexcept { return users_.empty() && rest_secrets_.empty(); }
+
+  // Candidate keys for a username. Static users are matched first by exact name; otherwise a
+  // username of REST form yields one key per configured secret. `out` is cleared first.
+  LookupStatus keys_for(std::string_view username, std::string_view realm,
+                        stun::PasswordAlgorithm algorithm, int64_t unix_now,
+                        std::vector<Key>& out) const;
+
+  // RFC 8489 §9.2.4 USERHASH: the static username whose SHA-256(username ":" realm) matches, if
+  // any (REST usernames cannot be recovered from a hash and are not looked up this way).
+  [[nodiscard]] const std::string* username_for_hash(ByteView hash, std::string_view realm) const;
+
+ private:
+  std::unordered_map<std::string, Secret> users_;
+  std::vector<Secret> rest_secrets_;
+  char separator_ = ':';
+};
+
+}  // namespace turnpike::auth

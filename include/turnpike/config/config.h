@@ -1,0 +1,71 @@
+// The daemon's configuration as plain structs. Parsed once (config_loader.h); the core receives
+// the parts it needs, never JSON. Defaults here are the documented defaults (docs/configuration.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "turnpike/util/secret.h"
+#include "turnpike/util/socket_address.h"
+
+namespace turnpike::config {
+
+struct Listener {
+  Transport transport = Transport::kUdp;
+  SocketAddress address;  // e.g. 0.0.0.0:3478
+};
+
+struct RelayConfig {
+  // Address relay sockets bind to (IPv4). Must be a concrete address (not 0.0.0.0): it is what
+  // XOR-RELAYED-ADDRESS reports unless `advertised_address` is set.
+  IpAddress address = IpAddress::v4(127, 0, 0, 1);
+  std::optional<IpAddress> advertised_address;  // public address behind 1:1 NAT
+  std::optional<IpAddress> ipv6_address;        // enables IPv6 relays (RFC 6156)
+  std::optional<IpAddress> advertised_ipv6_address;
+  uint16_t port_min = 49152;
+  uint16_t port_max = 65535;
+};
+
+struct AuthConfig {
+  std::string realm = "turnpike";
+  std::map<std::string, Secret> static_users;  // username -> password
+  std::vector<Secret> rest_secrets;            // first one mints; all verify
+  char rest_separator = ':';
+  uint32_t nonce_lifetime_s = 600;
+  bool password_algorithms = true;  // RFC 8489 security features (SHA-256 keys, USERHASH)
+};
+
+struct AllocationConfig {
+  uint32_t default_lifetime_s = 600;
+  uint32_t max_lifetime_s = 3600;
+  uint32_t permission_lifetime_s = 300;
+  uint32_t channel_lifetime_s = 600;
+  uint32_t max_total = 10000;
+  uint32_t max_per_user = 100;
+  uint32_t max_permissions = 128;  // per allocation
+  uint32_t max_channels = 128;     // per allocation
+};
+
+struct PeerConfig {
+  std::vector<std::string> allow;  // CIDRs that override the deny list (e.g. "127.0.0.0/8")
+  std::vector<std::string> deny;   // extra CIDRs denied on top of the built-in list
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+struct Config {
+  std::vector<Listener> listeners;  // default: udp 127.0.0.1:3478 (see docs)
+  RelayConfig relay;
+  AuthConfig auth;
+  AllocationConfig allocation;
+  PeerConfig peers;
+  LogConfig log;
+  std::string software = "turnpike";  // SOFTWARE attribute value; empty disables it
+};
+
+}  // namespace turnpike::config

@@ -1,0 +1,89 @@
+#include "turnpike/util/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <memory>
+
+namespace turnpike::crypto {
+namespace {
+
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
+};
+
+// Fetched once per process; EVP_MAC objects are immutable and thread-safe after fetch.
+EVP_MAC* hmac_algorithm() noexcept {
+  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+template <size_t N>
+std::array<uint8_t, N> hmac(const char* digest, ByteView key,
+                            std::span<const ByteView> parts) noexcept {
+  std::array<uint8_t, N> out{};
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(hmac_algorithm()));
+  if (!ctx) return out;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+      OSSL_PARAM_construct_end()};
+  // An empty key is legal for HMAC; OpenSSL wants a non-null pointer.
+  static const uint8_t kEmpty = 0;
+  const uint8_t* key_data = key.empty() ? &kEmpty : key.data();
+  if (EVP_MAC_init(ctx.get(), key_data, key.size(), params) != 1) return out;
+  for (ByteView part : parts) {
+    if (!part.empty() && EVP_MAC_update(ctx.get(), part.data(), part.size()) != 1) return out;
+  }
+  size_t written = 0;
+  EVP_MAC_final(ctx.get(), out.data(), &written, out.size());
+  return out;
+}
+
+template <size_t N>
+std::array<uint8_t, N> digest(const EVP_MD* md, ByteView data) noexcept {
+  std::array<uint8_t, N> out{};
+  unsigned int written = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &written, md, nullptr);
+  return out;
+}
+
+}  // namespace
+
+Sha1Mac hmac_sha1(ByteView key, std::span<const ByteView> parts) noexcept {
+  return hmac<20>("SHA1", key, parts);
+}
+Sha256Digest hmac_sha256(ByteView key, std::span<const ByteView> parts) noexcept {
+  return hmac<32>("SHA256", key, parts);
+}
+Md5Digest md5(ByteView data) noexcept { return digest<16>(EVP_md5(), data); }
+Sha256Digest sha256(ByteView data) noexcept { return digest<32>(EVP_sha256(), data); }
+
+std::string base64_encode(ByteView data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n < 0 ? 0 : n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock keeps the bytes that padding stands for; drop them.
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+bool random_bytes(MutableByteView out) noexcept {
+  return RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
+}
+
+}  // namespace turnpike::crypto
