@@ -25,9 +25,8 @@ std::array<uint8_t, N> hmac(const char* digest, ByteView key,
   std::array<uint8_t, N> out{};
   std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(hmac_algorithm()));
   if (!ctx) return out;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+                         OSSL_PARAM_construct_end()};
   // An empty key is legal for HMAC; OpenSSL wants a non-null pointer.
   static const uint8_t kEmpty = 0;
   const uint8_t* key_data = key.empty() ? &kEmpty : key.data();
@@ -69,6 +68,13 @@ std::string base64_encode(ByteView data) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
+  // '=' may only pad the end: "xx==" or "xxx=". EVP_DecodeBlock alone accepts it anywhere.
+  const size_t first_pad = text.find('=');
+  if (first_pad != std::string_view::npos &&
+      (first_pad + 2 < text.size() ||
+       text.find_first_not_of('=', first_pad) != std::string_view::npos)) {
+    return std::nullopt;
+  }
   std::string out(text.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(text.data()),
