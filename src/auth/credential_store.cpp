@@ -1,0 +1,57 @@
+#include "turnpike/auth/credential_store.h"
+
+#include <openssl/crypto.h>
+
+#include <optional>
+#include <utility>
+
+#include "turnpike/auth/rest_credentials.h"
+#include "turnpike/util/constant_time.h"
+
+namespace turnpike::auth {
+
+void CredentialStore::add_static_user(std::string username, Secret password) {
+  users_.insert_or_assign(std::move(username), std::move(password));
+}
+
+void CredentialStore::set_rest_secrets(std::vector<Secret> secrets, char separator) {
+  rest_secrets_.clear();
+  // An empty shared secret would let anyone mint credentials: such entries are ignored.
+  for (Secret& s : secrets) {
+    if (!s.empty()) rest_secrets_.push_back(std::move(s));
+  }
+  separator_ = separator;
+}
+
+LookupStatus CredentialStore::keys_for(std::string_view username, std::string_view realm,
+                                       stun::PasswordAlgorithm algorithm, int64_t unix_now,
+                                       std::vector<Key>& out) const {
+  out.clear();
+  if (const auto it = users_.find(std::string(username)); it != users_.end()) {
+    out.push_back(long_term_key(algorithm, username, realm, it->second.reveal()));
+    return LookupStatus::kFound;
+  }
+  if (rest_secrets_.empty()) return LookupStatus::kUnknownUser;
+  const std::optional<int64_t> expiry = rest_username_expiry(username, separator_);
+  if (!expiry) return LookupStatus::kUnknownUser;
+  if (*expiry < unix_now) return LookupStatus::kExpired;
+  out.reserve(rest_secrets_.size());
+  for (const Secret& secret : rest_secrets_) {
+    std::string password = rest_password(secret.reveal(), username);
+    out.push_back(long_term_key(algorithm, username, realm, password));
+    OPENSSL_cleanse(password.data(), password.size());
+  }
+  return LookupStatus::kFound;
+}
+
+const std::string* CredentialStore::username_for_hash(ByteView hash, std::string_view realm) const {
+  const std::string* found = nullptr;
+  // No early exit: every static user is hashed, so timing does not reveal which one matched.
+  for (const auto& [name, password] : users_) {
+    const std::array<uint8_t, 32> h = userhash(name, realm);
+    if (constant_time_equal(h, hash) && found == nullptr) found = &name;
+  }
+  return found;
+}
+
+}  // namespace turnpike::auth
