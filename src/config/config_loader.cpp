@@ -1,1 +1,448 @@
-// placeholder: being written
+#include "turnpike/config/config_loader.h"
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include "json_reader.h"
+#include "turnpike/policy/peer_filter.h"
+
+namespace turnpike::config {
+namespace {
+
+using detail::index_path;
+using detail::Json;
+using detail::key_path;
+using detail::quote_json;
+using detail::Reader;
+
+constexpr uint16_t kDefaultPort = 3478;     // RFC 8656 §4: STUN/TURN over UDP and TCP
+constexpr uint16_t kDefaultTlsPort = 5349;  // ... and over TLS
+constexpr uint64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kMinNonceLifetime = 30;
+constexpr uint32_t kMaxNonceLifetime = 86400;
+constexpr size_t kMaxTextChars = 127;      // REALM and SOFTWARE: fewer than 128 characters
+constexpr size_t kMaxUsernameBytes = 512;  // USERNAME: fewer than 513 bytes (RFC 8489 §14.3)
+constexpr std::uintmax_t kMaxFileBytes = 16U << 20U;
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+
+// ---- checks made while parsing (so one run reports them) and again by validate() (so configs
+// built or changed in code are covered too) ----
+
+void check_cidr(const std::string& text, std::string_view path, Reader& reader) {
+  if (!policy::Cidr::parse(text)) reader.error(path, quote_json(text) + " is not a CIDR range");
+}
+
+void check_log_level(const std::string& level, Reader& reader) {
+  for (const std::string_view known : kLogLevels) {
+    if (level == known) return;
+  }
+  reader.error("log.level",
+               quote_json(level) + " is not one of trace, debug, info, warn, error, critical, off");
+}
+
+void check_nonce_lifetime(uint32_t seconds, Reader& reader) {
+  if (seconds < kMinNonceLifetime || seconds > kMaxNonceLifetime) {
+    reader.error("auth.nonce_lifetime", std::to_string(seconds) + " is out of range " +
+                                            std::to_string(kMinNonceLifetime) + "-" +
+                                            std::to_string(kMaxNonceLifetime));
+  }
+}
+
+// ---- reading the document ----
+
+std::optional<Transport> parse_transport(std::string_view name) {
+  if (name == "udp") return Transport::kUdp;
+  if (name == "tcp") return Transport::kTcp;
+  if (name == "tls") return Transport::kTls;
+  return std::nullopt;
+}
+
+Listener read_listener(Reader& r, const Json& value, const std::string& path) {
+  Listener listener;
+  std::optional<uint16_t> port;
+  r.object(value, path,
+           {{"transport",
+             [&](const Json& v, const std::string& p) {
+               if (auto name = r.string(v, p)) {
+                 if (auto transport = parse_transport(*name)) {
+                   listener.transport = *transport;
+                 } else {
+                   r.error(p, quote_json(*name) + " is not one of udp, tcp, tls");
+                 }
+               }
+             }},
+            {"address",
+             [&](const Json& v, const std::string& p) {
+               if (auto ip = r.ip_address(v, p)) listener.address.ip = *ip;
+             }},
+            {"port", [&](const Json& v, const std::string& p) {
+               if (auto n = r.integer(v, p, 1, 65535)) port = static_cast<uint16_t>(*n);
+             }}});
+  listener.address.port =
+      port.value_or(listener.transport == Transport::kTls ? kDefaultTlsPort : kDefaultPort);
+  return listener;
+}
+
+void read_listeners(Reader& r, const Json& value, const std::string& path, Config& config) {
+  if (!r.array(value, path)) return;
+  config.listeners.clear();
+  for (size_t i = 0; i < value.size(); ++i) {
+    config.listeners.push_back(read_listener(r, value[i], index_path(path, i)));
+  }
+}
+
+void read_optional_ip(Reader& r, const Json& v, const std::string& p,
+                      std::optional<IpAddress>& out) {
+  if (auto ip = r.ip_address(v, p)) out = *ip;
+}
+
+void read_relay(Reader& r, const Json& value, const std::string& path, RelayConfig& relay,
+                bool& has_address) {
+  r.object(
+      value, path,
+      {{"address",
+        [&](const Json& v, const std::string& p) {
+          has_address = true;
+          if (auto ip = r.ip_address(v, p)) relay.address = *ip;
+        }},
+       {"advertised_address",
+        [&](const Json& v, const std::string& p) {
+          read_optional_ip(r, v, p, relay.advertised_address);
+        }},
+       {"ipv6_address",
+        [&](const Json& v, const std::string& p) {
+          read_optional_ip(r, v, p, relay.ipv6_address);
+        }},
+       {"advertised_ipv6_address",
+        [&](const Json& v, const std::string& p) {
+          read_optional_ip(r, v, p, relay.advertised_ipv6_address);
+        }},
+       {"port_min", [&](const Json& v,
+                        const std::string& p) { r.unsigned_into(v, p, relay.port_min, 1, 65535); }},
+       {"port_max", [&](const Json& v, const std::string& p) {
+          r.unsigned_into(v, p, relay.port_max, 1, 65535);
+        }}});
+}
+
+// Secrets are read with Reader::string, whose messages name the type, never the value.
+void read_static_users(Reader& r, const Json& value, const std::string& path, AuthConfig& auth) {
+  if (!value.is_object()) {
+    r.object(value, path, {});  // reports the type
+    return;
+  }
+  for (const auto& [name, password] : value.items()) {
+    if (auto text = r.string(password, key_path(path, name))) {
+      auth.static_users[name] = Secret(std::move(*text));
+    }
+  }
+}
+
+void read_secret_list(Reader& r, const Json& value, const std::string& path,
+                      std::vector<Secret>& out) {
+  if (!r.array(value, path)) return;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (auto text = r.string(value[i], index_path(path, i))) out.emplace_back(std::move(*text));
+  }
+}
+
+void read_auth(Reader& r, const Json& value, const std::string& path, AuthConfig& auth) {
+  r.object(
+      value, path,
+      {{"realm",
+        [&](const Json& v, const std::string& p) {
+          if (auto realm = r.string(v, p)) auth.realm = std::move(*realm);
+        }},
+       {"static_users",
+        [&](const Json& v, const std::string& p) { read_static_users(r, v, p, auth); }},
+       {"rest_secrets",
+        [&](const Json& v, const std::string& p) { read_secret_list(r, v, p, auth.rest_secrets); }},
+       {"rest_separator",
+        [&](const Json& v, const std::string& p) {
+          if (auto separator = r.string(v, p)) {
+            if (separator->size() == 1) {
+              auth.rest_separator = separator->front();
+            } else {
+              r.error(p, "must be exactly one character");
+            }
+          }
+        }},
+       {"nonce_lifetime",
+        [&](const Json& v, const std::string& p) {
+          r.unsigned_into(v, p, auth.nonce_lifetime_s, kMinNonceLifetime, kMaxNonceLifetime);
+        }},
+       {"password_algorithms", [&](const Json& v, const std::string& p) {
+          if (auto enabled = r.boolean(v, p)) auth.password_algorithms = *enabled;
+        }}});
+}
+
+void read_allocation(Reader& r, const Json& value, const std::string& path,
+                     AllocationConfig& allocation) {
+  // Zero values are type-correct here; validate() explains why they are not allowed.
+  const auto u32 = [&r](uint32_t& out) {
+    return
+        [&r, &out](const Json& v, const std::string& p) { r.unsigned_into(v, p, out, 0, kMaxU32); };
+  };
+  r.object(value, path,
+           {{"default_lifetime", u32(allocation.default_lifetime_s)},
+            {"max_lifetime", u32(allocation.max_lifetime_s)},
+            {"permission_lifetime", u32(allocation.permission_lifetime_s)},
+            {"channel_lifetime", u32(allocation.channel_lifetime_s)},
+            {"max_total", u32(allocation.max_total)},
+            {"max_per_user", u32(allocation.max_per_user)},
+            {"max_permissions", u32(allocation.max_permissions)},
+            {"max_channels", u32(allocation.max_channels)},
+            {"strict_channel_numbers", [&r, &allocation](const Json& v, const std::string& p) {
+               if (auto strict = r.boolean(v, p)) allocation.strict_channel_numbers = *strict;
+             }}});
+}
+
+void read_cidr_list(Reader& r, const Json& value, const std::string& path,
+                    std::vector<std::string>& out) {
+  if (!r.array(value, path)) return;
+  std::vector<std::string> cidrs;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (auto text = r.string(value[i], index_path(path, i))) {
+      check_cidr(*text, index_path(path, i), r);
+      cidrs.push_back(std::move(*text));
+    }
+  }
+  out = std::move(cidrs);
+}
+
+void read_document(Reader& r, const Json& root, Config& config) {
+  bool has_relay_address = false;
+  r.object(
+      root, "",
+      {{"listeners", [&](const Json& v, const std::string& p) { read_listeners(r, v, p, config); }},
+       {"relay",
+        [&](const Json& v, const std::string& p) {
+          if (!v.is_object()) has_relay_address = true;  // the type error is enough
+          read_relay(r, v, p, config.relay, has_relay_address);
+        }},
+       {"auth", [&](const Json& v, const std::string& p) { read_auth(r, v, p, config.auth); }},
+       {"allocation",
+        [&](const Json& v, const std::string& p) { read_allocation(r, v, p, config.allocation); }},
+       {"peers",
+        [&](const Json& v, const std::string& p) {
+          r.object(v, p,
+                   {{"allow",
+                     [&](const Json& list, const std::string& lp) {
+                       read_cidr_list(r, list, lp, config.peers.allow);
+                     }},
+                    {"deny", [&](const Json& list, const std::string& lp) {
+                       read_cidr_list(r, list, lp, config.peers.deny);
+                     }}});
+        }},
+       {"log",
+        [&](const Json& v, const std::string& p) {
+          r.object(v, p, {{"level", [&](const Json& level, const std::string& lp) {
+                             if (auto text = r.string(level, lp)) {
+                               check_log_level(*text, r);
+                               config.log.level = std::move(*text);
+                             }
+                           }}});
+        }},
+       {"software", [&](const Json& v, const std::string& p) {
+          if (auto text = r.string(v, p)) config.software = std::move(*text);
+        }}});
+  if (root.is_object() && !has_relay_address) r.error("relay.address", "required");
+}
+
+// ---- validate() helpers ----
+
+void check_ip(const std::optional<IpAddress>& ip, std::string_view path, Family family,
+              Reader& reader) {
+  if (!ip) return;
+  if (ip->family != family) {
+    reader.error(path, "must be an " + std::string(family == Family::kIPv4 ? "IPv4" : "IPv6") +
+                           " address, got " + ip->to_string());
+  } else if (ip->is_unspecified()) {
+    reader.error(path, ip->to_string() + " is unspecified; give a concrete address");
+  }
+}
+
+void validate_listeners(const Config& config, Reader& r) {
+  if (config.listeners.empty()) r.error("listeners", "at least one listener is required");
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const Listener& listener = config.listeners[i];
+    if (listener.address.port == 0) r.error(index_path("listeners", i) + ".port", "must not be 0");
+    for (size_t j = 0; j < i; ++j) {
+      const Listener& other = config.listeners[j];
+      const bool both_stream =
+          listener.transport != Transport::kUdp && other.transport != Transport::kUdp;
+      if (listener.address == other.address &&
+          (listener.transport == other.transport || both_stream)) {
+        r.error(index_path("listeners", i),
+                listener.address.to_string() + " is already used by " + index_path("listeners", j));
+        break;
+      }
+    }
+  }
+}
+
+void validate_relay(const RelayConfig& relay, Reader& r) {
+  check_ip(relay.address, "relay.address", Family::kIPv4, r);
+  check_ip(relay.advertised_address, "relay.advertised_address", Family::kIPv4, r);
+  check_ip(relay.ipv6_address, "relay.ipv6_address", Family::kIPv6, r);
+  check_ip(relay.advertised_ipv6_address, "relay.advertised_ipv6_address", Family::kIPv6, r);
+  if (relay.advertised_ipv6_address && !relay.ipv6_address) {
+    r.error("relay.advertised_ipv6_address", "requires relay.ipv6_address");
+  }
+  if (relay.port_min == 0) r.error("relay.port_min", "must not be 0");
+  if (relay.port_min > relay.port_max) {
+    r.error("relay.port_min", "must be <= relay.port_max (" + std::to_string(relay.port_min) +
+                                  " > " + std::to_string(relay.port_max) + ")");
+  }
+}
+
+void validate_auth(const AuthConfig& auth, Reader& r) {
+  if (auth.realm.empty()) r.error("auth.realm", "must not be empty");
+  if (detail::utf8_length(auth.realm) > kMaxTextChars) {
+    r.error("auth.realm", "must be fewer than 128 characters");
+  }
+  for (const auto& [name, password] : auth.static_users) {
+    const std::string path = key_path("auth.static_users", name);
+    if (name.empty()) r.error(path, "user name must not be empty");
+    if (name.size() > kMaxUsernameBytes) r.error(path, "user name must be at most 512 bytes");
+    if (password.empty()) r.error(path, "password must not be empty");
+  }
+  for (size_t i = 0; i < auth.rest_secrets.size(); ++i) {
+    if (auth.rest_secrets[i].empty()) {
+      r.error(index_path("auth.rest_secrets", i), "must not be empty");
+    }
+  }
+  check_nonce_lifetime(auth.nonce_lifetime_s, r);
+  if (auth.static_users.empty() && auth.rest_secrets.empty()) {
+    r.error("auth",
+            "no credentials configured: set auth.static_users or auth.rest_secrets (or "
+            "TURNPIKE_REST_SECRETS)");
+  }
+}
+
+void validate_allocation(const AllocationConfig& a, Reader& r) {
+  const std::array<std::pair<std::string_view, uint32_t>, 8> positive = {{
+      {"allocation.default_lifetime", a.default_lifetime_s},
+      {"allocation.max_lifetime", a.max_lifetime_s},
+      {"allocation.permission_lifetime", a.permission_lifetime_s},
+      {"allocation.channel_lifetime", a.channel_lifetime_s},
+      {"allocation.max_total", a.max_total},
+      {"allocation.max_per_user", a.max_per_user},
+      {"allocation.max_permissions", a.max_permissions},
+      {"allocation.max_channels", a.max_channels},
+  }};
+  for (const auto& [path, value] : positive) {
+    if (value == 0) r.error(path, "must be > 0");
+  }
+  if (a.max_lifetime_s < a.default_lifetime_s) {
+    r.error("allocation.max_lifetime", "must be >= allocation.default_lifetime (" +
+                                           std::to_string(a.max_lifetime_s) + " < " +
+                                           std::to_string(a.default_lifetime_s) + ")");
+  }
+}
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  const size_t first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
+}
+
+}  // namespace
+
+Result<Config, ConfigErrors> parse_config(std::string_view json_text) {
+  ConfigErrors errors;
+  Config config;
+  try {
+    std::optional<Json> root = detail::parse_json(json_text, errors);
+    if (root) {
+      config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress{}, kDefaultPort}}};
+      Reader reader(errors);
+      read_document(reader, *root, config);
+    }
+  } catch (const std::exception&) {  // nlohmann or allocation failure: never let it escape
+    errors.messages.emplace_back("(root): internal error while reading the configuration");
+  }
+  if (!errors.messages.empty()) return unexpected(std::move(errors));
+  return config;
+}
+
+Result<Config, ConfigErrors> load_config_file(const std::string& path) {
+  ConfigErrors errors;
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_directory(status)) {
+    errors.messages.push_back(path + ": is a directory, not a config file");
+    return unexpected(std::move(errors));
+  }
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno != 0 ? errno : ENOENT;
+    errors.messages.push_back(path + ": cannot open: " + std::generic_category().message(error));
+    return unexpected(std::move(errors));
+  }
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (in) {
+    in.read(buffer.data(), buffer.size());
+    text.append(buffer.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxFileBytes) {
+      errors.messages.push_back(path + ": larger than 16 MiB, not a config file");
+      return unexpected(std::move(errors));
+    }
+  }
+  if (in.bad()) {
+    errors.messages.push_back(path + ": cannot read");
+    return unexpected(std::move(errors));
+  }
+  return parse_config(text);
+}
+
+void apply_env_overrides(Config& config, GetEnv getenv_fn) {
+  if (getenv_fn == nullptr) {
+    getenv_fn = [](const char* name) -> const char* { return std::getenv(name); };
+  }
+  // Empty values count as unset, so "TURNPIKE_REST_SECRETS=" cannot silently wipe the file's.
+  if (const char* value = getenv_fn("TURNPIKE_REST_SECRETS"); value != nullptr) {
+    std::vector<Secret> secrets;
+    std::string_view rest(value);
+    while (true) {
+      const size_t comma = rest.find(',');
+      const std::string_view item = trim(rest.substr(0, comma));
+      if (!item.empty()) secrets.emplace_back(std::string(item));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (!secrets.empty()) config.auth.rest_secrets = std::move(secrets);
+  }
+  if (const char* value = getenv_fn("TURNPIKE_REALM"); value != nullptr && *value != '\0') {
+    config.auth.realm = value;
+  }
+}
+
+void validate(const Config& config, ConfigErrors& errors) {
+  Reader r(errors);
+  validate_listeners(config, r);
+  validate_relay(config.relay, r);
+  validate_auth(config.auth, r);
+  validate_allocation(config.allocation, r);
+  for (size_t i = 0; i < config.peers.allow.size(); ++i) {
+    check_cidr(config.peers.allow[i], index_path("peers.allow", i), r);
+  }
+  for (size_t i = 0; i < config.peers.deny.size(); ++i) {
+    check_cidr(config.peers.deny[i], index_path("peers.deny", i), r);
+  }
+  check_log_level(config.log.level, r);
+  if (detail::utf8_length(config.software) > kMaxTextChars) {
+    r.error("software", "must be fewer than 128 characters");
+  }
+}
+
+}  // namespace turnpike::config

@@ -1,5 +1,6 @@
 // The daemon's configuration as plain structs. Parsed once (config_loader.h); the core receives
-// the parts it needs, never JSON. Defaults here are the documented defaults (docs/configuration.md).
+// the parts it needs, never JSON. Defaults here are the documented defaults
+// (docs/configuration.md).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +48,8 @@ struct AllocationConfig {
   uint32_t max_per_user = 100;
   uint32_t max_permissions = 128;  // per allocation
   uint32_t max_channels = 128;     // per allocation
+  // true: only RFC 8656 channel numbers 0x4000-0x4FFF; false: also RFC 5766's 0x5000-0x7FFF.
+  bool strict_channel_numbers = false;
 };
 
 struct PeerConfig {
@@ -59,7 +62,7 @@ struct LogConfig {
 };
 
 struct Config {
-  std::vector<Listener> listeners;  // default: udp 127.0.0.1:3478 (see docs)
+  std::vector<Listener> listeners;  // parse_config default: udp 0.0.0.0:3478 (see docs)
   RelayConfig relay;
   AuthConfig auth;
   AllocationConfig allocation;

@@ -24,7 +24,8 @@ Result<Config, ConfigErrors> load_config_file(const std::string& path);
 // Environment overrides, applied after the file (so secrets need not be in it):
 //   TURNPIKE_REST_SECRETS  comma-separated list, replaces auth.rest_secrets
 //   TURNPIKE_REALM         replaces auth.realm
-// `getenv` is injectable for tests.
+// Unset or empty variables change nothing. `getenv` is injectable for tests; nullptr means
+// std::getenv.
 using GetEnv = const char* (*)(const char*);
 void apply_env_overrides(Config& config, GetEnv getenv_fn);
 
