@@ -1,0 +1,38 @@
+// The relay port range (RFC 8656 §7.2: relay ports come from a range the operator opens in the
+// firewall). Pure bookkeeping: which ports are free, in use or reserved. The transport binds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace turnpike::turn {
+
+class RelayPortPool {
+ public:
+  RelayPortPool(uint16_t min_port, uint16_t max_port, uint64_t seed);
+
+  // A free port (even when asked), starting the search at a pseudo-random place so successive
+  // allocations do not get predictable ports. Marks it in use. nullopt when none is left.
+  std::optional<uint16_t> acquire(bool even);
+  // Takes a specific port if it is free or reserved (a RESERVATION-TOKEN being redeemed).
+  bool acquire_specific(uint16_t port);
+  bool reserve(uint16_t port);  // free -> reserved
+  void release(uint16_t port);  // in use or reserved -> free
+  // The transport could not bind this port (another process has it): leave it marked in use for
+  // now and let the caller try another.
+  [[nodiscard]] size_t free_count() const noexcept { return free_; }
+  [[nodiscard]] size_t capacity() const noexcept { return state_.size(); }
+
+ private:
+  enum class State : uint8_t { kFree, kInUse, kReserved };
+  [[nodiscard]] bool in_range(uint16_t port) const noexcept {
+    return port >= min_ && port - min_ < static_cast<int>(state_.size());
+  }
+  uint16_t min_;
+  std::vector<State> state_;
+  size_t free_;
+  uint64_t rng_;
+};
+
+}  // namespace turnpike::turn

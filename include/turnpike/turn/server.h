@@ -1,0 +1,109 @@
+// turn::Server — the TURN/STUN request state machine (RFC 8489, RFC 8656), sans I/O.
+//
+// The transport feeds it what arrived (client messages with their 5-tuple, peer datagrams with the
+// allocation that received them) and the current time; the server answers through the Outbox and
+// asks the RelayAllocator for relay sockets. It keeps no clock, no socket and no log.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "turnpike/auth/credential_store.h"
+#include "turnpike/auth/nonce_issuer.h"
+#include "turnpike/policy/peer_filter.h"
+#include "turnpike/stun/message_builder.h"
+#include "turnpike/stun/message_view.h"
+#include "turnpike/turn/allocation_table.h"
+#include "turnpike/turn/interfaces.h"
+#include "turnpike/turn/server_config.h"
+
+namespace turnpike::turn {
+
+// A datagram from a peer, in a buffer with room around it so the server can frame it for the
+// client in place (ChannelData header or Data indication) without copying the payload.
+struct PeerPacket {
+  static constexpr size_t kHeadroom = 48;  // 20 header + 24 XOR-PEER-ADDRESS (IPv6) + 4 DATA
+  static constexpr size_t kTailroom = 4;   // padding to a multiple of 4
+  uint8_t* payload = nullptr;  // kHeadroom bytes before and kTailroom bytes after are writable
+  size_t length = 0;
+};
+
+struct Dependencies {
+  const auth::CredentialStore& credentials;
+  const auth::NonceIssuer& nonces;
+  const policy::PeerFilter& peer_filter;
+  RelayAllocator& relays;
+  Outbox& outbox;
+  Observer& observer;
+};
+
+class Server {
+ public:
+  Server(ServerConfig config, Dependencies deps);
+
+  // A datagram (UDP) or one framed message (TCP/TLS) from a client: STUN or ChannelData.
+  void on_client_message(const FiveTuple& client, ByteView bytes, const Now& now);
+  // A datagram that arrived on an allocation's relay socket from `peer`.
+  void on_peer_datagram(AllocationId relay, const SocketAddress& peer, PeerPacket packet,
+                        const Now& now);
+  // TCP/TLS: the client's connection closed; its allocation goes with it (RFC 8656 §3.1).
+  void on_client_closed(const FiveTuple& client, const Now& now);
+
+  // Reaps what expired by `now` (allocations, permissions, channels). Call when next_deadline()
+  // is due; cheap to call more often.
+  void advance(const Now& now);
+  [[nodiscard]] std::optional<Millis> next_deadline() const noexcept {
+    return table_.next_deadline();
+  }
+
+  [[nodiscard]] size_t allocation_count() const noexcept { return table_.size(); }
+  [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Request;  // one request being answered (defined in server.cpp)
+
+  void handle_request(Request& req);
+  void handle_indication(const FiveTuple& client, const stun::MessageView& msg, const Now& now);
+  void handle_channel_data(const FiveTuple& client, ByteView bytes, const Now& now);
+  void handle_binding(Request& req);
+  void handle_allocate(Request& req);
+  void handle_refresh(Request& req);
+  void handle_create_permission(Request& req);
+  void handle_channel_bind(Request& req);
+  bool authenticate(Request& req);
+  Allocation* allocation_for(Request& req);  // 437 / 441 answered here when it returns null
+
+  // Relays `payload` from allocation `from` to `peer`, delivering internally when the peer is one
+  // of our own relayed addresses (no hairpin through the network).
+  void relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload, const Now& now,
+                     bool policy_checked);
+  bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
+  void delete_allocation(AllocationId id, std::string_view reason);
+
+  void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
+                             bool additional_family_refused);
+  void send_error(Request& req, uint16_t code);      // with MESSAGE-INTEGRITY once authenticated
+  void send_challenge(Request& req, uint16_t code);  // 401 / 438 with REALM + NONCE
+  void send_unknown_attributes(Request& req, std::span<const uint16_t> types);
+  void send_success(Request& req, stun::MessageBuilder& builder);
+  void send(Request& req, stun::MessageBuilder& builder);  // adds integrity (if any) + FINGERPRINT
+  uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
+  void release_reservation(Allocation& allocation);
+  uint64_t next_random() noexcept;
+
+  ServerConfig config_;
+  Dependencies deps_;
+  AllocationTable table_;
+  std::vector<uint8_t> scratch_;        // response buffer, reused
+  std::vector<uint8_t> relay_scratch_;  // internal (hairpin) delivery buffer, reused
+  std::vector<AllocationId> due_;       // reused by advance()
+  std::vector<auth::Key> keys_;         // reused by authenticate()
+  std::unordered_map<uint64_t, AllocationId> reservations_;  // RESERVATION-TOKEN -> holder
+  std::vector<uint8_t> password_algorithms_;  // PASSWORD-ALGORITHMS value we offer (encoded)
+  uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
+};
+
+}  // namespace turnpike::turn

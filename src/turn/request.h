@@ -1,0 +1,24 @@
+// The request being answered, shared by server.cpp and handlers.cpp (private to src/turn).
+#pragma once
+
+#include <string>
+
+#include "turnpike/auth/long_term_key.h"
+#include "turnpike/stun/message_view.h"
+#include "turnpike/turn/server.h"
+
+namespace turnpike::turn {
+
+struct Server::Request {
+  const FiveTuple& client;
+  const stun::MessageView& msg;
+  const Now& now;
+  // Filled by authenticate(). Once `authenticated`, every response (error ones included, RFC 8489
+  // §9.2.4) carries MESSAGE-INTEGRITY (or -SHA256, matching the request) under `key`.
+  bool authenticated = false;
+  bool sha256_integrity = false;
+  std::string username;
+  auth::Key key;
+};
+
+}  // namespace turnpike::turn

@@ -1,0 +1,106 @@
+// A turn::RelayAllocator without sockets: ports come from a counter (from 50000), EVEN-PORT and
+// specific ports (RESERVATION-TOKEN) are honoured, reservations are tracked, and `capacity` caps
+// the number of relays open at once (open() then fails, which the server must answer with 508).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "turnpike/turn/interfaces.h"
+
+namespace turnpike::testing {
+
+class FakeRelays final : public turn::RelayAllocator {
+ public:
+  struct OpenRelay {
+    turn::AllocationId owner;
+    SocketAddress address;
+  };
+
+  explicit FakeRelays(IpAddress ipv4 = IpAddress::v4(203, 0, 113, 7),
+                      IpAddress ipv6 = *IpAddress::parse("2a01:4f8::7"))
+      : ipv4_(ipv4), ipv6_(ipv6) {}
+
+  std::optional<SocketAddress> open(turn::AllocationId owner,
+                                    const turn::RelayRequest& request) override {
+    open_calls.push_back(request);
+    if (open_relays.size() >= capacity) return std::nullopt;
+    const Family family = request.family;
+    uint16_t port = 0;
+    if (request.port != 0) {
+      if (in_use(family, request.port) || is_reserved(family, request.port)) return std::nullopt;
+      port = request.port;
+    } else {
+      uint32_t p = next_port;
+      while (p <= 0xFFFF &&
+             (in_use(family, static_cast<uint16_t>(p)) ||
+              is_reserved(family, static_cast<uint16_t>(p)) || (request.even_port && p % 2 != 0))) {
+        ++p;
+      }
+      if (p > 0xFFFF) return std::nullopt;
+      port = static_cast<uint16_t>(p);
+      next_port = static_cast<uint16_t>(p + 1);
+    }
+    SocketAddress address{family == Family::kIPv4 ? ipv4_ : ipv6_, port};
+    open_relays.push_back({owner, address});
+    return address;
+  }
+
+  void close(turn::AllocationId owner) override {
+    close_calls.push_back(owner);
+    std::erase_if(open_relays, [&](const OpenRelay& r) { return r.owner == owner; });
+  }
+
+  bool reserve(Family family, uint16_t port) override {
+    if (in_use(family, port) || is_reserved(family, port)) return false;
+    reserved.insert({family, port});
+    return true;
+  }
+
+  void release_reservation(Family family, uint16_t port) override {
+    released.push_back({family, port});
+    reserved.erase({family, port});
+  }
+
+  [[nodiscard]] bool is_reserved(Family family, uint16_t port) const {
+    return reserved.contains({family, port});
+  }
+  [[nodiscard]] bool in_use(Family family, uint16_t port) const {
+    for (const OpenRelay& r : open_relays) {
+      if (r.address.family() == family && r.address.port == port) return true;
+    }
+    return false;
+  }
+  // The allocation that owns the relay bound to `port` (of `family`), if any.
+  [[nodiscard]] std::optional<turn::AllocationId> owner_of_port(
+      uint16_t port, Family family = Family::kIPv4) const {
+    for (const OpenRelay& r : open_relays) {
+      if (r.address.family() == family && r.address.port == port) return r.owner;
+    }
+    return std::nullopt;
+  }
+  [[nodiscard]] bool was_closed(turn::AllocationId owner) const {
+    for (const turn::AllocationId& id : close_calls) {
+      if (id == owner) return true;
+    }
+    return false;
+  }
+
+  size_t capacity = std::numeric_limits<size_t>::max();
+  uint16_t next_port = 50000;
+  std::vector<turn::RelayRequest> open_calls;
+  std::vector<turn::AllocationId> close_calls;
+  std::vector<OpenRelay> open_relays;
+  std::set<std::pair<Family, uint16_t>> reserved;
+  std::vector<std::pair<Family, uint16_t>> released;
+
+ private:
+  IpAddress ipv4_;
+  IpAddress ipv6_;
+};
+
+}  // namespace turnpike::testing
