@@ -1,0 +1,90 @@
+// One libuv loop with its turn::Server: the client listeners, the relay sockets and the expiry
+// timer. It is the server's Outbox, RelayAllocator and Observer; nothing here decides protocol.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "turnpike/auth/credential_store.h"
+#include "turnpike/auth/nonce_issuer.h"
+#include "turnpike/config/config.h"
+#include "turnpike/policy/peer_filter.h"
+#include "turnpike/policy/rate_limiter.h"
+#include "turnpike/turn/relay_port_pool.h"
+#include "turnpike/turn/server.h"
+
+namespace turnpike::net {
+
+struct WorkerSetup {
+  turn::ServerConfig server;
+  std::vector<config::Listener> listeners;
+  IpAddress relay_ipv4;
+  std::optional<IpAddress> relay_ipv6;
+  uint16_t relay_port_min = 49152;
+  uint16_t relay_port_max = 65535;
+};
+
+struct UdpSocket;  // defined in worker.cpp
+
+class Worker final : public turn::Outbox, public turn::RelayAllocator, public turn::Observer {
+ public:
+  Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
+         const auth::NonceIssuer& nonces, const policy::PeerFilter& peer_filter);
+  ~Worker() override;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds every listener and starts the timer. Throws std::runtime_error naming the listener that
+  // could not be bound (start-up only).
+  void start();
+  // Closes every handle; the loop then runs out.
+  void stop();
+  [[nodiscard]] std::vector<std::string> listener_names() const;
+  [[nodiscard]] const turn::Server& server() const noexcept { return server_; }
+
+  // turn::Outbox
+  void to_client(const FiveTuple& client, ByteView bytes) override;
+  void to_peer(turn::AllocationId relay, const SocketAddress& peer, ByteView bytes) override;
+  // turn::RelayAllocator
+  std::optional<SocketAddress> open(turn::AllocationId owner,
+                                    const turn::RelayRequest& request) override;
+  void close(turn::AllocationId owner) override;
+  bool reserve(Family family, uint16_t port) override;
+  void release_reservation(Family family, uint16_t port) override;
+  // turn::Observer
+  void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
+                             std::string_view username) override;
+  void on_allocation_deleted(const FiveTuple& client, std::string_view reason) override;
+  void on_auth_failure(const FiveTuple& client, turn::AuthFailure failure) override;
+  void on_peer_denied(const FiveTuple& client, const SocketAddress& peer) override;
+
+  // Called from libuv callbacks (worker.cpp).
+  void on_listener_datagram(UdpSocket& socket, ByteView bytes, const sockaddr* from);
+  void on_relay_datagram(UdpSocket& socket, size_t length, const sockaddr* from);
+  uv_buf_t receive_buffer(bool relay) noexcept;
+  void on_socket_closed(UdpSocket& socket) noexcept;
+  void on_tick();
+
+ private:
+  [[nodiscard]] Now now() const noexcept;
+  UdpSocket* bind_udp(const SocketAddress& address, int& error);
+  bool log_allowed() noexcept;
+
+  uv_loop_t* loop_;
+  WorkerSetup setup_;
+  turn::Server server_;
+  turn::RelayPortPool ports_;
+  std::vector<UdpSocket*> listeners_;
+  std::vector<UdpSocket*> relays_;  // indexed by AllocationId::index
+  uv_timer_t* timer_ = nullptr;
+  std::vector<uint8_t> receive_buffer_;
+  policy::TokenBucket log_budget_;
+  size_t open_handles_ = 0;
+};
+
+}  // namespace turnpike::net

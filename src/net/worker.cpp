@@ -1,0 +1,278 @@
+#include "turnpike/net/worker.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace turnpike::net {
+
+// A UDP socket owned by the worker: a client listener, or an allocation's relay socket. Freed in
+// its close callback (libuv's close protocol), never before.
+struct UdpSocket {
+  uv_udp_t handle{};
+  Worker* worker = nullptr;
+  SocketAddress local;
+  bool relay = false;
+  turn::AllocationId owner;
+};
+
+namespace {
+
+constexpr size_t kMaxDatagram = 65536;
+constexpr uint64_t kTickMs = 500;
+
+UdpSocket* socket_of(uv_handle_t* handle) { return static_cast<UdpSocket*>(handle->data); }
+
+void on_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
+  UdpSocket* s = socket_of(handle);
+  *buf = s->worker->receive_buffer(s->relay);
+}
+
+void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+             unsigned /*flags*/) {
+  if (nread <= 0 || from == nullptr) return;  // nothing read, or an error: UDP carries on
+  UdpSocket* s = socket_of(reinterpret_cast<uv_handle_t*>(handle));
+  if (s->relay) {
+    s->worker->on_relay_datagram(*s, static_cast<size_t>(nread), from);
+  } else {
+    s->worker->on_listener_datagram(
+        *s, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, from);
+  }
+}
+
+void on_closed(uv_handle_t* handle) {
+  UdpSocket* s = socket_of(handle);
+  s->worker->on_socket_closed(*s);
+  delete s;
+}
+
+void close_socket(UdpSocket* s) {
+  auto* handle = reinterpret_cast<uv_handle_t*>(&s->handle);
+  if (!uv_is_closing(handle)) uv_close(handle, on_closed);
+}
+
+}  // namespace
+
+Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
+               const auth::NonceIssuer& nonces, const policy::PeerFilter& peer_filter)
+    : loop_(loop),
+      setup_(std::move(setup)),
+      server_(setup_.server,
+              turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this}),
+      ports_(setup_.relay_port_min, setup_.relay_port_max, setup_.server.random_seed),
+      receive_buffer_(turn::PeerPacket::kHeadroom + kMaxDatagram + turn::PeerPacket::kTailroom),
+      log_budget_(5.0, 20.0) {}
+
+Worker::~Worker() = default;
+
+Now Worker::now() const noexcept {
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  return Now{static_cast<Millis>(uv_now(loop_)),
+             std::chrono::duration_cast<std::chrono::seconds>(wall).count()};
+}
+
+UdpSocket* Worker::bind_udp(const SocketAddress& address, int& error) {
+  auto* s = new UdpSocket;
+  s->worker = this;
+  s->local = address;
+  s->handle.data = s;
+  error = uv_udp_init(loop_, &s->handle);
+  if (error != 0) {
+    delete s;
+    return nullptr;
+  }
+  ++open_handles_;
+  sockaddr_storage storage{};
+  address.to_sockaddr(storage);
+  // IPv6 sockets are IPv6-only, so a separate IPv4 listener on the same port can coexist.
+  const unsigned flags = address.family() == Family::kIPv6 ? UV_UDP_IPV6ONLY : 0;
+  error = uv_udp_bind(&s->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  if (error == 0) error = uv_udp_recv_start(&s->handle, on_alloc, on_recv);
+  if (error != 0) {
+    close_socket(s);
+    return nullptr;
+  }
+  return s;
+}
+
+void Worker::start() {
+  for (const config::Listener& l : setup_.listeners) {
+    if (l.transport != Transport::kUdp) {
+      throw std::runtime_error("listener " + std::string(transport_name(l.transport)) + " " +
+                               l.address.to_string() + ": transport not supported yet");
+    }
+    int error = 0;
+    UdpSocket* s = bind_udp(l.address, error);
+    if (s == nullptr) {
+      throw std::runtime_error("cannot listen on udp " + l.address.to_string() + ": " +
+                               uv_strerror(error));
+    }
+    listeners_.push_back(s);
+  }
+  timer_ = new uv_timer_t;
+  uv_timer_init(loop_, timer_);
+  timer_->data = this;
+  ++open_handles_;
+  uv_timer_start(
+      timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+}
+
+void Worker::stop() {
+  for (UdpSocket* s : listeners_) close_socket(s);
+  listeners_.clear();
+  for (UdpSocket*& s : relays_) {
+    if (s != nullptr) close_socket(s);
+    s = nullptr;
+  }
+  if (timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) {
+      auto* t = reinterpret_cast<uv_timer_t*>(h);
+      static_cast<Worker*>(t->data)->open_handles_--;
+      delete t;
+    });
+    timer_ = nullptr;
+  }
+}
+
+std::vector<std::string> Worker::listener_names() const {
+  std::vector<std::string> names;
+  for (const UdpSocket* s : listeners_) names.push_back("udp " + s->local.to_string());
+  return names;
+}
+
+void Worker::on_tick() { server_.advance(now()); }
+
+uv_buf_t Worker::receive_buffer(bool relay) noexcept {
+  // One buffer serves every socket: libuv delivers each datagram to its callback before it reads
+  // the next. Relay reads leave headroom so the server can frame the payload in place.
+  char* base = reinterpret_cast<char*>(receive_buffer_.data());
+  if (relay) base += turn::PeerPacket::kHeadroom;
+  return uv_buf_init(base, static_cast<unsigned>(kMaxDatagram));
+}
+
+void Worker::on_listener_datagram(UdpSocket& socket, ByteView bytes, const sockaddr* from) {
+  const auto client = SocketAddress::from_sockaddr(from);
+  if (!client) return;
+  const FiveTuple tuple{*client, socket.local, Transport::kUdp, 0};
+  server_.on_client_message(tuple, bytes, now());
+}
+
+void Worker::on_relay_datagram(UdpSocket& socket, size_t length, const sockaddr* from) {
+  const auto peer = SocketAddress::from_sockaddr(from);
+  if (!peer) return;
+  uint8_t* payload = receive_buffer_.data() + turn::PeerPacket::kHeadroom;
+  server_.on_peer_datagram(socket.owner, *peer, turn::PeerPacket{payload, length}, now());
+}
+
+void Worker::on_socket_closed(UdpSocket& socket) noexcept {
+  --open_handles_;
+  if (socket.relay && socket.local.port != 0) ports_.release(socket.local.port);
+}
+
+// ---- turn::Outbox ----
+
+void Worker::to_client(const FiveTuple& client, ByteView bytes) {
+  for (UdpSocket* s : listeners_) {
+    if (s->local == client.server) {
+      sockaddr_storage to{};
+      client.client.to_sockaddr(to);
+      uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                                 static_cast<unsigned>(bytes.size()));
+      // Non-blocking: a full socket buffer drops the datagram, as the network could.
+      (void)uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
+      return;
+    }
+  }
+}
+
+void Worker::to_peer(turn::AllocationId relay, const SocketAddress& peer, ByteView bytes) {
+  if (relay.index >= relays_.size()) return;
+  UdpSocket* s = relays_[relay.index];
+  if (s == nullptr || !(s->owner == relay)) return;
+  sockaddr_storage to{};
+  peer.to_sockaddr(to);
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                             static_cast<unsigned>(bytes.size()));
+  (void)uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
+}
+
+// ---- turn::RelayAllocator ----
+
+std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
+                                          const turn::RelayRequest& request) {
+  std::optional<IpAddress> ip =
+      request.family == Family::kIPv4 ? std::optional(setup_.relay_ipv4) : setup_.relay_ipv6;
+  if (!ip) return std::nullopt;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::optional<uint16_t> port;
+    if (request.port != 0) {
+      if (ports_.acquire_specific(request.port)) port = request.port;
+    } else {
+      port = ports_.acquire(request.even_port);
+    }
+    if (!port) return std::nullopt;
+    int error = 0;
+    UdpSocket* s = bind_udp(SocketAddress{*ip, *port}, error);
+    if (s == nullptr) {
+      // EADDRINUSE: another process holds it; the port stays marked in use and we try another.
+      if (error != UV_EADDRINUSE) ports_.release(*port);
+      if (request.port != 0) return std::nullopt;
+      continue;
+    }
+    s->relay = true;
+    s->owner = owner;
+    if (relays_.size() <= owner.index) relays_.resize(owner.index + 1, nullptr);
+    relays_[owner.index] = s;
+    return s->local;
+  }
+  return std::nullopt;
+}
+
+void Worker::close(turn::AllocationId owner) {
+  if (owner.index >= relays_.size()) return;
+  UdpSocket* s = relays_[owner.index];
+  if (s == nullptr || !(s->owner == owner)) return;
+  relays_[owner.index] = nullptr;
+  uv_udp_recv_stop(&s->handle);
+  close_socket(s);  // the port returns to the pool when the socket is really closed
+}
+
+bool Worker::reserve(Family, uint16_t port) { return ports_.reserve(port); }
+void Worker::release_reservation(Family, uint16_t port) { ports_.release(port); }
+
+// ---- turn::Observer: logs, rate-limited so a flood cannot fill the disk ----
+
+bool Worker::log_allowed() noexcept {
+  if (log_budget_.try_take(static_cast<Millis>(uv_now(loop_)))) {
+    if (const uint64_t suppressed = log_budget_.take_suppressed(); suppressed > 0) {
+      spdlog::info("{} similar log lines suppressed", suppressed);
+    }
+    return true;
+  }
+  return false;
+}
+
+void Worker::on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
+                                   std::string_view username) {
+  spdlog::debug("allocation {} -> {} for user '{}'", client.client.to_string(), relayed.to_string(),
+                username);
+}
+
+void Worker::on_allocation_deleted(const FiveTuple& client, std::string_view reason) {
+  spdlog::debug("allocation of {} deleted: {}", client.client.to_string(), reason);
+}
+
+void Worker::on_auth_failure(const FiveTuple& client, turn::AuthFailure failure) {
+  if (failure == turn::AuthFailure::kStaleNonce) return;  // routine: nonces expire
+  if (!spdlog::should_log(spdlog::level::info) || !log_allowed()) return;
+  spdlog::info("auth failure from {}: {}", client.client.to_string(), turn::to_string(failure));
+}
+
+void Worker::on_peer_denied(const FiveTuple& client, const SocketAddress& peer) {
+  if (!spdlog::should_log(spdlog::level::info) || !log_allowed()) return;
+  spdlog::info("peer {} denied by policy for {}", peer.ip.to_string(), client.client.to_string());
+}
+
+}  // namespace turnpike::net
