@@ -249,9 +249,43 @@ void read_document(Reader& r, const Json& root, Config& config) {
                              }
                            }}});
         }},
+       {"tls",
+        [&](const Json& v, const std::string& p) {
+          r.object(v, p,
+                   {{"certificate",
+                     [&](const Json& t, const std::string& tp) {
+                       if (auto text = r.string(t, tp)) config.tls.certificate = std::move(*text);
+                     }},
+                    {"private_key",
+                     [&](const Json& t, const std::string& tp) {
+                       if (auto text = r.string(t, tp)) config.tls.private_key = std::move(*text);
+                     }},
+                    {"handshake_timeout", [&](const Json& t, const std::string& tp) {
+                       r.unsigned_into(t, tp, config.tls.handshake_timeout_s, 1, 300);
+                     }}});
+        }},
+       {"user",
+        [&](const Json& v, const std::string& p) {
+          if (auto text = r.string(v, p)) config.user = std::move(*text);
+        }},
+       {"group",
+        [&](const Json& v, const std::string& p) {
+          if (auto text = r.string(v, p)) config.group = std::move(*text);
+        }},
        {"software", [&](const Json& v, const std::string& p) {
           if (auto text = r.string(v, p)) config.software = std::move(*text);
         }}});
+  if (root.is_object() && !root.contains("listeners")) {
+    // RFC 8656 §4 ports: 3478 for UDP and TCP, 5349 for TLS; and TLS on 443 for networks that
+    // let nothing but HTTPS out.
+    const SocketAddress any{IpAddress{}, kDefaultPort};
+    config.listeners = {Listener{Transport::kUdp, any}, Listener{Transport::kTcp, any}};
+    if (!config.tls.certificate.empty()) {
+      config.listeners.push_back(
+          Listener{Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}});
+      config.listeners.push_back(Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}});
+    }
+  }
   if (root.is_object() && !has_relay_address) r.error("relay.address", "required");
 }
 
@@ -362,7 +396,6 @@ Result<Config, ConfigErrors> parse_config(std::string_view json_text) {
   try {
     std::optional<Json> root = detail::parse_json(json_text, errors);
     if (root) {
-      config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress{}, kDefaultPort}}};
       Reader reader(errors);
       read_document(reader, *root, config);
     }
@@ -440,6 +473,18 @@ void validate(const Config& config, ConfigErrors& errors) {
     check_cidr(config.peers.deny[i], index_path("peers.deny", i), r);
   }
   check_log_level(config.log.level, r);
+  const bool has_tls = !config.tls.certificate.empty() || !config.tls.private_key.empty();
+  if (has_tls && config.tls.certificate.empty())
+    r.error("tls.certificate", "required with tls.private_key");
+  if (has_tls && config.tls.private_key.empty())
+    r.error("tls.private_key", "required with tls.certificate");
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    if (config.listeners[i].transport == Transport::kTls && !has_tls) {
+      r.error(index_path("listeners", i) + ".transport",
+              "tls needs tls.certificate and tls.private_key");
+    }
+  }
+  if (!config.group.empty() && config.user.empty()) r.error("group", "requires user");
   if (detail::utf8_length(config.software) > kMaxTextChars) {
     r.error("software", "must be fewer than 128 characters");
   }

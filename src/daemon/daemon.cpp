@@ -9,6 +9,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "privileges.h"
+#include "turnpike/net/tls_context.h"
 #include "turnpike/net/worker.h"
 #include "turnpike/util/crypto.h"
 
@@ -86,8 +88,17 @@ int run(const config::Config& config) {
   for (size_t i = 32; i < 40; ++i) seed = (seed << 8) | random[i];
   const policy::PeerFilter peer_filter(cidrs(config.peers.allow), cidrs(config.peers.deny));
 
+  // Certificates and keys are read now, before privileges are dropped (Let's Encrypt keys are
+  // readable by root only).
+  std::unique_ptr<net::TlsContext> tls;
+  if (!config.tls.certificate.empty()) {
+    tls = net::TlsContext::load(config.tls.certificate, config.tls.private_key);
+  }
+
   net::WorkerSetup setup;
   setup.server = server_config(config, seed);
+  setup.tls = tls ? tls->get() : nullptr;
+  setup.handshake_timeout_ms = uint64_t{config.tls.handshake_timeout_s} * 1000;
   setup.listeners = config.listeners;
   setup.relay_ipv4 = config.relay.address;
   setup.relay_ipv6 = config.relay.ipv6_address;
@@ -99,6 +110,7 @@ int run(const config::Config& config) {
   auto worker =
       std::make_unique<net::Worker>(&loop, std::move(setup), credentials, nonces, peer_filter);
   worker->start();
+  drop_privileges(config.user, config.group);  // after binding ports below 1024
 
   struct Signals {
     uv_signal_t sigint{};

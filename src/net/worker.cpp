@@ -18,9 +18,18 @@ struct UdpSocket {
   turn::AllocationId owner;
 };
 
+// A TCP or TLS listening socket.
+struct StreamListener {
+  uv_tcp_t handle{};
+  Worker* worker = nullptr;
+  SocketAddress local;
+  Transport transport = Transport::kTcp;
+};
+
 namespace {
 
 constexpr size_t kMaxDatagram = 65536;
+constexpr int kListenBacklog = 511;
 constexpr uint64_t kTickMs = 500;
 
 UdpSocket* socket_of(uv_handle_t* handle) { return static_cast<UdpSocket*>(handle->data); }
@@ -63,6 +72,8 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
               turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this}),
       ports_(setup_.relay_port_min, setup_.relay_port_max, setup_.server.random_seed),
       receive_buffer_(turn::PeerPacket::kHeadroom + kMaxDatagram + turn::PeerPacket::kTailroom),
+      stream_buffer_(kMaxDatagram),
+      tls_plaintext_(kTlsPlaintextSize),
       log_budget_(5.0, 20.0) {}
 
 Worker::~Worker() = default;
@@ -100,8 +111,8 @@ UdpSocket* Worker::bind_udp(const SocketAddress& address, int& error) {
 void Worker::start() {
   for (const config::Listener& l : setup_.listeners) {
     if (l.transport != Transport::kUdp) {
-      throw std::runtime_error("listener " + std::string(transport_name(l.transport)) + " " +
-                               l.address.to_string() + ": transport not supported yet");
+      start_stream_listener(l);
+      continue;
     }
     int error = 0;
     UdpSocket* s = bind_udp(l.address, error);
@@ -119,9 +130,99 @@ void Worker::start() {
       timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_tick(); }, kTickMs, kTickMs);
 }
 
+void Worker::start_stream_listener(const config::Listener& l) {
+  const std::string name = std::string(transport_name(l.transport)) + " " + l.address.to_string();
+  if (l.transport == Transport::kTls && setup_.tls == nullptr) {
+    throw std::runtime_error("listener " + name + ": needs tls.certificate and tls.private_key");
+  }
+  auto* listener = new StreamListener;
+  listener->worker = this;
+  listener->local = l.address;
+  listener->transport = l.transport;
+  listener->handle.data = listener;
+  uv_tcp_init(loop_, &listener->handle);
+  ++open_handles_;
+  stream_listeners_.push_back(listener);  // closed by stop() whatever happens next
+  sockaddr_storage storage{};
+  l.address.to_sockaddr(storage);
+  const unsigned flags = l.address.family() == Family::kIPv6 ? UV_TCP_IPV6ONLY : 0;
+  int error = uv_tcp_bind(&listener->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  if (error == 0) {
+    error = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->handle), kListenBacklog,
+                      [](uv_stream_t* server, int status) {
+                        auto* self = static_cast<StreamListener*>(server->data);
+                        if (status == 0) self->worker->on_connection(*self);
+                      });
+  }
+  if (error != 0) {
+    std::string hint;
+    if (error == UV_EACCES && l.address.port < 1024) {
+      hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+    }
+    throw std::runtime_error("cannot listen on " + name + ": " + uv_strerror(error) + hint);
+  }
+}
+
+void Worker::on_connection(StreamListener& listener) {
+  const uint64_t id = next_connection_id_++;
+  SSL_CTX* tls = listener.transport == Transport::kTls ? setup_.tls : nullptr;
+  StreamConnection* c = StreamConnection::accept(
+      *this, reinterpret_cast<uv_stream_t*>(&listener.handle), listener.local, listener.transport,
+      tls, setup_.handshake_timeout_ms, id);
+  if (c != nullptr) connections_.emplace(id, c);
+}
+
+uv_buf_t Worker::stream_read_buffer() noexcept {
+  return uv_buf_init(reinterpret_cast<char*>(stream_buffer_.data()),
+                     static_cast<unsigned>(stream_buffer_.size()));
+}
+
+void Worker::on_stream_frame(StreamConnection& connection, ByteView frame) {
+  server_.on_client_message(connection.tuple(), frame, now());
+}
+
+void Worker::on_stream_closed(StreamConnection& connection) {
+  if (connections_.erase(connection.tuple().connection_id) > 0) {
+    server_.on_client_closed(connection.tuple(), now());
+  }
+}
+
+void Worker::count_stream_garbage(StreamConnection& connection) {
+  if (spdlog::should_log(spdlog::level::debug) && log_allowed()) {
+    spdlog::debug("{} {}: not STUN, closing", transport_name(connection.tuple().transport),
+                  connection.tuple().client.to_string());
+  }
+}
+
+void Worker::count_stream_timeout(StreamConnection& connection) {
+  if (spdlog::should_log(spdlog::level::debug) && log_allowed()) {
+    spdlog::debug("{} {}: nothing received within the handshake timeout, closing",
+                  transport_name(connection.tuple().transport),
+                  connection.tuple().client.to_string());
+  }
+}
+
+void Worker::count_stream_drop(StreamConnection&) {}
+
+void Worker::count_tls_failure(StreamConnection& connection, const char* reason) {
+  if (spdlog::should_log(spdlog::level::info) && log_allowed()) {
+    spdlog::info("tls {}: handshake or record error: {}", connection.tuple().client.to_string(),
+                 reason != nullptr ? reason : "unknown");
+  }
+}
+
 void Worker::stop() {
   for (UdpSocket* s : listeners_) close_socket(s);
   listeners_.clear();
+  for (StreamListener* l : stream_listeners_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&l->handle), [](uv_handle_t* h) {
+      auto* listener = static_cast<StreamListener*>(h->data);
+      listener->worker->open_handles_--;
+      delete listener;
+    });
+  }
+  stream_listeners_.clear();
+  while (!connections_.empty()) connections_.begin()->second->close();  // erases itself
   for (UdpSocket*& s : relays_) {
     if (s != nullptr) close_socket(s);
     s = nullptr;
@@ -139,6 +240,9 @@ void Worker::stop() {
 std::vector<std::string> Worker::listener_names() const {
   std::vector<std::string> names;
   for (const UdpSocket* s : listeners_) names.push_back("udp " + s->local.to_string());
+  for (const StreamListener* l : stream_listeners_) {
+    names.push_back(std::string(transport_name(l->transport)) + " " + l->local.to_string());
+  }
   return names;
 }
 
@@ -174,6 +278,11 @@ void Worker::on_socket_closed(UdpSocket& socket) noexcept {
 // ---- turn::Outbox ----
 
 void Worker::to_client(const FiveTuple& client, ByteView bytes) {
+  if (client.transport != Transport::kUdp) {
+    const auto it = connections_.find(client.connection_id);
+    if (it != connections_.end()) it->second->send(bytes);
+    return;
+  }
   for (UdpSocket* s : listeners_) {
     if (s->local == client.server) {
       sockaddr_storage to{};

@@ -57,6 +57,12 @@ struct PeerConfig {
   std::vector<std::string> deny;   // extra CIDRs denied on top of the built-in list
 };
 
+struct TlsConfig {
+  std::string certificate;  // PEM chain path (leaf first), e.g. Let's Encrypt fullchain.pem
+  std::string private_key;  // PEM key path; read before privileges are dropped
+  uint32_t handshake_timeout_s = 10;  // also the first-message deadline on plain TCP
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -67,7 +73,10 @@ struct Config {
   AuthConfig auth;
   AllocationConfig allocation;
   PeerConfig peers;
+  TlsConfig tls;
   LogConfig log;
+  std::string user;                   // drop to this user after binding (when started as root)
+  std::string group;                  // and this group (default: the user's primary group)
   std::string software = "turnpike";  // SOFTWARE attribute value; empty disables it
 };
 

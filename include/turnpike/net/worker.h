@@ -8,11 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "turnpike/auth/credential_store.h"
 #include "turnpike/auth/nonce_issuer.h"
 #include "turnpike/config/config.h"
+#include "turnpike/net/stream_connection.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/policy/rate_limiter.h"
 #include "turnpike/turn/relay_port_pool.h"
@@ -22,6 +24,8 @@ namespace turnpike::net {
 
 struct WorkerSetup {
   turn::ServerConfig server;
+  SSL_CTX* tls = nullptr;  // required when a listener is "tls"
+  uint64_t handshake_timeout_ms = 10'000;
   std::vector<config::Listener> listeners;
   IpAddress relay_ipv4;
   std::optional<IpAddress> relay_ipv6;
@@ -29,7 +33,8 @@ struct WorkerSetup {
   uint16_t relay_port_max = 65535;
 };
 
-struct UdpSocket;  // defined in worker.cpp
+struct UdpSocket;       // defined in worker.cpp
+struct StreamListener;  // defined in worker.cpp
 
 class Worker final : public turn::Outbox, public turn::RelayAllocator, public turn::Observer {
  public:
@@ -67,12 +72,25 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   void on_listener_datagram(UdpSocket& socket, ByteView bytes, const sockaddr* from);
   void on_relay_datagram(UdpSocket& socket, size_t length, const sockaddr* from);
   uv_buf_t receive_buffer(bool relay) noexcept;
+  void on_connection(StreamListener& listener);
+
+  // Stream connections (stream_connection.cpp).
+  static constexpr size_t kTlsPlaintextSize = 16384;
+  uv_buf_t stream_read_buffer() noexcept;
+  uint8_t* tls_plaintext_buffer() noexcept { return tls_plaintext_.data(); }
+  void on_stream_frame(StreamConnection& connection, ByteView frame);
+  void on_stream_closed(StreamConnection& connection);
+  void count_stream_garbage(StreamConnection& connection);
+  void count_stream_timeout(StreamConnection& connection);
+  void count_stream_drop(StreamConnection& connection);
+  void count_tls_failure(StreamConnection& connection, const char* reason);
   void on_socket_closed(UdpSocket& socket) noexcept;
   void on_tick();
 
  private:
   [[nodiscard]] Now now() const noexcept;
   UdpSocket* bind_udp(const SocketAddress& address, int& error);
+  void start_stream_listener(const config::Listener& listener);
   bool log_allowed() noexcept;
 
   uv_loop_t* loop_;
@@ -80,9 +98,15 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   turn::Server server_;
   turn::RelayPortPool ports_;
   std::vector<UdpSocket*> listeners_;
+  std::vector<StreamListener*> stream_listeners_;
+  std::unordered_map<uint64_t, StreamConnection*> connections_;
+  uint64_t next_connection_id_ = 1;
+
   std::vector<UdpSocket*> relays_;  // indexed by AllocationId::index
   uv_timer_t* timer_ = nullptr;
   std::vector<uint8_t> receive_buffer_;
+  std::vector<uint8_t> stream_buffer_;
+  std::vector<uint8_t> tls_plaintext_;
   policy::TokenBucket log_budget_;
   size_t open_handles_ = 0;
 };

@@ -1,0 +1,62 @@
+// One TCP or TLS client connection (RFC 8656 §3.1): bytes in -> (TLS decrypt) -> StreamFramer ->
+// turn::Server; bytes out -> (TLS encrypt) -> non-blocking write with a bounded queue. The
+// allocation made over it dies with it. A connection that has not delivered a complete STUN
+// message (or finished its TLS handshake) within the handshake timeout is closed.
+#pragma once
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include <cstdint>
+
+#include "turnpike/stun/stream_framer.h"
+#include "turnpike/util/socket_address.h"
+
+namespace turnpike::net {
+
+class Worker;
+
+class StreamConnection {
+ public:
+  // Most bytes waiting for the kernel before new data is dropped (relayed media is loss-tolerant;
+  // an unbounded queue would let one slow client eat the server's memory).
+  static constexpr size_t kMaxQueuedBytes = 4u << 20;
+
+  // Accepts a pending connection on `listener`. Returns null (and logs) when accept fails.
+  static StreamConnection* accept(Worker& worker, uv_stream_t* listener, const SocketAddress& local,
+                                  Transport transport, SSL_CTX* tls, uint64_t timeout_ms,
+                                  uint64_t id);
+
+  void send(ByteView bytes);  // to the client
+  void close();               // idempotent; the object frees itself once its handles are closed
+  [[nodiscard]] const FiveTuple& tuple() const noexcept { return tuple_; }
+
+  // libuv callbacks (stream_connection.cpp).
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void on_timeout();
+  void on_handle_closed();
+  void on_write_done(size_t bytes);
+
+ private:
+  StreamConnection(Worker& worker, uint64_t id) : worker_(worker) { tuple_.connection_id = id; }
+  ~StreamConnection();
+  void deliver(ByteView plaintext);    // framer -> server
+  void feed_tls(ByteView ciphertext);  // encrypted bytes in
+  void flush_tls();                    // encrypted bytes out
+  void write_raw(ByteView bytes);
+
+  Worker& worker_;
+  FiveTuple tuple_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  int open_handles_ = 0;
+  bool closing_ = false;
+  bool got_frame_ = false;
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // network -> OpenSSL
+  BIO* wbio_ = nullptr;  // OpenSSL -> network
+  stun::StreamFramer framer_;
+  size_t queued_ = 0;
+};
+
+}  // namespace turnpike::net

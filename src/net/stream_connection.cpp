@@ -1,0 +1,229 @@
+#include "turnpike/net/stream_connection.h"
+
+#include <openssl/err.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <memory>
+
+#include "turnpike/net/worker.h"
+
+namespace turnpike::net {
+namespace {
+
+StreamConnection* owner_of(void* data) { return static_cast<StreamConnection*>(data); }
+
+struct WriteRequest {
+  uv_write_t req{};
+  StreamConnection* connection = nullptr;
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
+
+}  // namespace
+
+StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener,
+                                           const SocketAddress& local, Transport transport,
+                                           SSL_CTX* tls, uint64_t timeout_ms, uint64_t id) {
+  auto* c = new StreamConnection(worker, id);
+  uv_tcp_init(listener->loop, &c->tcp_);
+  c->tcp_.data = c;
+  c->open_handles_ = 1;
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+    c->close();
+    return nullptr;
+  }
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &len);
+  const auto client = SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
+  if (!client) {
+    c->close();
+    return nullptr;
+  }
+  c->tuple_.client = *client;
+  c->tuple_.server = local;
+  c->tuple_.transport = transport;
+  uv_tcp_nodelay(&c->tcp_, 1);
+  uv_timer_init(listener->loop, &c->timer_);
+  c->timer_.data = c;
+  ++c->open_handles_;
+  uv_timer_start(
+      &c->timer_, [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, timeout_ms, 0);
+  if (tls != nullptr) {
+    c->ssl_ = SSL_new(tls);
+    c->rbio_ = BIO_new(BIO_s_mem());
+    c->wbio_ = BIO_new(BIO_s_mem());
+    if (c->ssl_ == nullptr || c->rbio_ == nullptr || c->wbio_ == nullptr) {
+      if (c->ssl_ == nullptr) {
+        BIO_free(c->rbio_);
+        BIO_free(c->wbio_);
+      }
+      c->close();
+      return nullptr;
+    }
+    SSL_set_bio(c->ssl_, c->rbio_, c->wbio_);  // the SSL owns both BIOs now
+    SSL_set_accept_state(c->ssl_);
+  }
+  const int started = uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp_),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        *buf = owner_of(h->data)->worker_.stream_read_buffer();
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        owner_of(s->data)->on_read(nread, buf);
+      });
+  if (started != 0) {
+    c->close();
+    return nullptr;
+  }
+  return c;
+}
+
+StreamConnection::~StreamConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+void StreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread < 0) {  // EOF or reset: the allocation goes with the connection
+    close();
+    return;
+  }
+  const ByteView bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  if (ssl_ != nullptr) {
+    feed_tls(bytes);
+  } else {
+    deliver(bytes);
+  }
+}
+
+void StreamConnection::deliver(ByteView plaintext) {
+  const bool ok = framer_.feed(plaintext, [this](ByteView frame) {
+    if (closing_) return;
+    if (!got_frame_) {
+      got_frame_ = true;
+      uv_timer_stop(&timer_);
+    }
+    worker_.on_stream_frame(*this, frame);
+  });
+  if (!ok) {
+    worker_.count_stream_garbage(*this);
+    close();  // not STUN/ChannelData: nothing sensible can follow on this stream
+  }
+}
+
+void StreamConnection::feed_tls(ByteView ciphertext) {
+  while (!ciphertext.empty() && !closing_) {
+    const int written = BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size()));
+    if (written <= 0) {
+      close();
+      return;
+    }
+    ciphertext = ciphertext.subspan(static_cast<size_t>(written));
+    for (;;) {  // drain every record OpenSSL can decrypt so far
+      uint8_t* out = worker_.tls_plaintext_buffer();
+      const int n = SSL_read(ssl_, out, static_cast<int>(Worker::kTlsPlaintextSize));
+      if (n > 0) {
+        deliver(ByteView(out, static_cast<size_t>(n)));
+        if (closing_) return;
+        continue;
+      }
+      const int error = SSL_get_error(ssl_, n);
+      flush_tls();  // handshake messages, alerts
+      if (error == SSL_ERROR_WANT_READ) break;
+      if (error != SSL_ERROR_ZERO_RETURN) {
+        worker_.count_tls_failure(*this, ERR_reason_error_string(ERR_peek_error()));
+      }
+      ERR_clear_error();
+      close();
+      return;
+    }
+  }
+}
+
+void StreamConnection::flush_tls() {
+  char* pending = nullptr;
+  const long size = BIO_get_mem_data(wbio_, &pending);
+  if (size <= 0) return;
+  write_raw(ByteView(reinterpret_cast<const uint8_t*>(pending), static_cast<size_t>(size)));
+  (void)BIO_reset(wbio_);
+}
+
+void StreamConnection::send(ByteView bytes) {
+  if (closing_) return;
+  if (queued_ + bytes.size() > kMaxQueuedBytes) {
+    worker_.count_stream_drop(*this);
+    return;
+  }
+  if (ssl_ == nullptr) {
+    write_raw(bytes);
+    return;
+  }
+  if (!SSL_is_init_finished(ssl_)) return;  // nothing can be sent before the handshake ends
+  const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+  if (n <= 0) {
+    ERR_clear_error();
+    close();
+    return;
+  }
+  flush_tls();
+}
+
+void StreamConnection::write_raw(ByteView bytes) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  size_t offset = 0;
+  if (queued_ == 0) {  // nothing queued: try the kernel directly, no copy
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                               static_cast<unsigned>(bytes.size()));
+    const int n = uv_try_write(stream, &buf, 1);
+    if (n == static_cast<int>(bytes.size())) return;
+    if (n < 0 && n != UV_EAGAIN) {
+      close();
+      return;
+    }
+    if (n > 0) offset = static_cast<size_t>(n);
+  }
+  // The rest waits in libuv's queue, in a copy (the caller's buffer is reused right away).
+  auto* w = new WriteRequest;
+  w->connection = this;
+  w->size = bytes.size() - offset;
+  w->data = std::make_unique<char[]>(w->size);
+  std::memcpy(w->data.get(), bytes.data() + offset, w->size);
+  w->req.data = w;
+  uv_buf_t buf = uv_buf_init(w->data.get(), static_cast<unsigned>(w->size));
+  queued_ += w->size;
+  const int r = uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) {
+    auto* done = static_cast<WriteRequest*>(req->data);
+    done->connection->on_write_done(done->size);
+    delete done;
+  });
+  if (r != 0) {
+    queued_ -= w->size;
+    delete w;
+    close();
+  }
+}
+
+void StreamConnection::on_write_done(size_t bytes) { queued_ -= bytes; }
+
+void StreamConnection::on_timeout() {
+  worker_.count_stream_timeout(*this);
+  close();
+}
+
+void StreamConnection::close() {
+  if (closing_) return;
+  closing_ = true;
+  worker_.on_stream_closed(*this);
+  const auto closed = [](uv_handle_t* h) { owner_of(h->data)->on_handle_closed(); };
+  if (open_handles_ > 1) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
+}
+
+void StreamConnection::on_handle_closed() {
+  // Pending writes are cancelled by uv_close and their callbacks run before the handle's close
+  // callback, so no WriteRequest outlives the connection.
+  if (--open_handles_ == 0) delete this;
+}
+
+}  // namespace turnpike::net
