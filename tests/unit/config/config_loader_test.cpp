@@ -75,9 +75,15 @@ TEST(ConfigLoader, DefaultsFromMinimalDocument) {
   auto result = parse_config(kMinimal);
   ASSERT_TRUE(result) << join(result.error().messages);
   const Config& c = *result;
-  ASSERT_EQ(c.listeners.size(), 1U);
+  // Without TLS configured: UDP and TCP on 3478.
+  ASSERT_EQ(c.listeners.size(), 2U);
   EXPECT_EQ(c.listeners[0].transport, Transport::kUdp);
   EXPECT_EQ(c.listeners[0].address, *SocketAddress::parse("0.0.0.0:3478"));
+  EXPECT_EQ(c.listeners[1].transport, Transport::kTcp);
+  EXPECT_EQ(c.listeners[1].address, *SocketAddress::parse("0.0.0.0:3478"));
+  EXPECT_TRUE(c.tls.certificate.empty());
+  EXPECT_EQ(c.tls.handshake_timeout_s, 10U);
+  EXPECT_TRUE(c.user.empty());
   EXPECT_EQ(c.relay.address, IpAddress::v4(192, 0, 2, 10));
   EXPECT_FALSE(c.relay.advertised_address);
   EXPECT_FALSE(c.relay.ipv6_address);
@@ -123,6 +129,32 @@ TEST(ConfigLoader, ExampleFileParsesAndValidates) {
   EXPECT_EQ(c.auth.rest_secrets[0].reveal().substr(0, 10), "change-me-");
 }
 
+TEST(ConfigLoader, DefaultListenersIncludeTls443WhenTlsIsConfigured) {
+  auto result = parse_config(R"({"relay": {"address": "192.0.2.10"},
+    "tls": {"certificate": "c.pem", "private_key": "k.pem"}})");
+  ASSERT_TRUE(result) << join(result.error().messages);
+  ASSERT_EQ(result->listeners.size(), 4U);
+  EXPECT_EQ(result->listeners[2].transport, Transport::kTls);
+  EXPECT_EQ(result->listeners[2].address.port, 5349);
+  EXPECT_EQ(result->listeners[3].transport, Transport::kTls);
+  EXPECT_EQ(result->listeners[3].address.port, 443);
+}
+
+TEST(ConfigLoader, TlsListenerWithoutCertificateIsAnError) {
+  auto result = parse_config(R"({"relay": {"address": "192.0.2.10"},
+    "auth": {"static_users": {"a": "b"}},
+    "listeners": [{"transport": "tls", "address": "127.0.0.1", "port": 5349}]})");
+  ASSERT_TRUE(result) << join(result.error().messages);
+  EXPECT_EQ(validate_errors(*result),
+            std::vector<std::string>{
+                "listeners[0].transport: tls needs tls.certificate and tls.private_key"});
+  auto half = parse_config(R"({"relay": {"address": "192.0.2.10"},
+    "auth": {"static_users": {"a": "b"}}, "tls": {"certificate": "c.pem"}})");
+  ASSERT_TRUE(half);
+  EXPECT_EQ(validate_errors(*half),
+            std::vector<std::string>{"tls.private_key: required with tls.certificate"});
+}
+
 TEST(ConfigLoader, EveryKeyIsRead) {
   auto result = parse_config(R"({
     "listeners": [{"transport": "tcp", "address": "::1", "port": 3479},
@@ -138,11 +170,19 @@ TEST(ConfigLoader, EveryKeyIsRead) {
                    "channel_lifetime": 90, "max_total": 5, "max_per_user": 2,
                    "max_permissions": 3, "max_channels": 4},
     "peers": {"allow": ["10.1.0.0/16"], "deny": ["203.0.113.0/24", "2001:db8::/32"]},
+    "tls": {"certificate": "/etc/tp/chain.pem", "private_key": "/etc/tp/key.pem",
+            "handshake_timeout": 7},
+    "user": "turnpike", "group": "nogroup",
     "log": {"level": "debug"},
     "software": ""
   })");
   ASSERT_TRUE(result) << join(result.error().messages);
   const Config& c = *result;
+  EXPECT_EQ(c.tls.certificate, "/etc/tp/chain.pem");
+  EXPECT_EQ(c.tls.private_key, "/etc/tp/key.pem");
+  EXPECT_EQ(c.tls.handshake_timeout_s, 7U);
+  EXPECT_EQ(c.user, "turnpike");
+  EXPECT_EQ(c.group, "nogroup");
   ASSERT_EQ(c.listeners.size(), 3U);
   EXPECT_EQ(c.listeners[0].transport, Transport::kTcp);
   EXPECT_EQ(c.listeners[0].address, *SocketAddress::parse("[::1]:3479"));
