@@ -160,6 +160,7 @@ void Server::handle_allocate(Request& req) {
   }
   Allocation& stored = table_.commit(std::move(a));
   table_.schedule(stored, stored.reap(now));
+  ++stats_.allocations_created;
   deps_.observer.on_allocation_created(stored.client, stored.relayed, stored.username);
   send_allocate_success(req, stored, lifetime_s, additional_refused);
 }

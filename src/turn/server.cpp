@@ -20,6 +20,9 @@ using stun::Method;
 namespace attr = stun::attr;
 namespace error = stun::error;
 
+static_assert(static_cast<size_t>(AuthFailure::kDowngrade) + 1 == Stats::kAuthFailures);
+static_assert(static_cast<size_t>(Transport::kTls) + 1 == Stats::kTransports);
+
 const char* to_string(AuthFailure f) noexcept {
   switch (f) {
     case AuthFailure::kMissingAttributes:
@@ -71,12 +74,14 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
   if (!parsed) {
     // RFC 8489 §6.3: a message that is not well-formed STUN (bits, cookie, length, FINGERPRINT)
     // is discarded silently. Answering garbage would make us a reflector.
+    ++stats_.dropped;
     deps_.observer.on_dropped(client, stun::to_string(parsed.error()));
     return;
   }
   const stun::MessageView& msg = *parsed;
   switch (msg.message_class()) {
     case Class::kRequest: {
+      ++stats_.requests;
       Request req{client, msg, now, false, false, {}, {}};
       handle_request(req);
       return;
@@ -147,7 +152,7 @@ bool Server::authenticate(Request& req) {
   const auto realm_attr = msg.find(attr::kRealm);
   const auto nonce_attr = msg.find(attr::kNonce);
   if ((!username_attr && !userhash_attr) || !realm_attr || !nonce_attr) {
-    deps_.observer.on_auth_failure(req.client, AuthFailure::kMissingAttributes);
+    auth_failed(req, AuthFailure::kMissingAttributes);
     send_error(req, error::kBadRequest);
     return false;
   }
@@ -166,7 +171,7 @@ bool Server::authenticate(Request& req) {
     const auto chosen = algorithm_attr ? stun::decode_password_algorithm(*algorithm_attr)
                                        : stun::decode_password_algorithm({});
     if (!echoed || !chosen) {
-      deps_.observer.on_auth_failure(req.client, AuthFailure::kDowngrade);
+      auth_failed(req, AuthFailure::kDowngrade);
       send_error(req, error::kBadRequest);
       return false;
     }
@@ -178,7 +183,7 @@ bool Server::authenticate(Request& req) {
     // RFC 8489 §14.4: USERHASH stands for USERNAME; only our static users can be found this way.
     const std::string* found = deps_.credentials.username_for_hash(*userhash_attr, config_.realm);
     if (found == nullptr) {
-      deps_.observer.on_auth_failure(req.client, AuthFailure::kUnknownUser);
+      auth_failed(req, AuthFailure::kUnknownUser);
       send_challenge(req, error::kUnauthorized);
       return false;
     }
@@ -190,9 +195,8 @@ bool Server::authenticate(Request& req) {
   const auto status =
       deps_.credentials.keys_for(username, config_.realm, algorithm, req.now.unix_s, keys_);
   if (status != auth::LookupStatus::kFound) {
-    deps_.observer.on_auth_failure(req.client, status == auth::LookupStatus::kExpired
-                                                   ? AuthFailure::kExpiredUser
-                                                   : AuthFailure::kUnknownUser);
+    auth_failed(req, status == auth::LookupStatus::kExpired ? AuthFailure::kExpiredUser
+                                                            : AuthFailure::kUnknownUser);
     send_challenge(req, error::kUnauthorized);
     return false;
   }
@@ -206,7 +210,7 @@ bool Server::authenticate(Request& req) {
     }
   }
   if (matched == nullptr) {
-    deps_.observer.on_auth_failure(req.client, AuthFailure::kBadIntegrity);
+    auth_failed(req, AuthFailure::kBadIntegrity);
     send_challenge(req, error::kUnauthorized);
     return false;
   }
@@ -215,9 +219,8 @@ bool Server::authenticate(Request& req) {
   // whose feature bits were altered to dodge the downgrade check fails here.
   const auto nonce_state = deps_.nonces.check(nonce, req.now.mono_ms, req.client.client);
   if (nonce_state != auth::NonceIssuer::Check::kValid) {
-    deps_.observer.on_auth_failure(req.client, nonce_state == auth::NonceIssuer::Check::kStale
-                                                   ? AuthFailure::kStaleNonce
-                                                   : AuthFailure::kInvalidNonce);
+    auth_failed(req, nonce_state == auth::NonceIssuer::Check::kStale ? AuthFailure::kStaleNonce
+                                                                     : AuthFailure::kInvalidNonce);
     send_challenge(req, error::kStaleNonce);
     return false;
   }
@@ -226,6 +229,26 @@ bool Server::authenticate(Request& req) {
   req.username.assign(username);
   req.key = *matched;
   return true;
+}
+
+void Server::auth_failed(Request& req, AuthFailure failure) {
+  ++stats_.auth_failures[static_cast<size_t>(failure)];
+  deps_.observer.on_auth_failure(req.client, failure);
+}
+
+void Server::count_to_client(const Allocation& a, size_t payload_bytes) noexcept {
+  const auto t = static_cast<size_t>(a.client.transport);
+  ++stats_.packets_to_client[t];
+  stats_.bytes_to_client[t] += payload_bytes;
+}
+
+std::pair<size_t, size_t> Server::permission_and_channel_count() const {
+  std::pair<size_t, size_t> out{0, 0};
+  table_.for_each([&out](const Allocation& a) {
+    out.first += a.permissions.size();
+    out.second += a.channels.size();
+  });
+  return out;
 }
 
 Allocation* Server::allocation_for(Request& req) {
@@ -338,6 +361,7 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
     }
     uint8_t* start = relay_scratch_.data() + PeerPacket::kHeadroom;
     std::memcpy(start, payload.data(), payload.size());
+    ++stats_.hairpin_packets;
     on_peer_datagram(target->id, from.relayed, PeerPacket{start, payload.size()}, now);
     return;
   }
@@ -345,9 +369,13 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
   // the other ports of that (loopback or private) IP: anything that is not one of our relayed
   // addresses passes the peer filter here, unless the channel's peer already did at bind time.
   if (!policy_checked && !deps_.peer_filter.allows(peer.ip)) {
+    ++stats_.peer_denied;
     deps_.observer.on_peer_denied(from.client, peer);
     return;
   }
+  const auto t = static_cast<size_t>(from.client.transport);
+  ++stats_.packets_to_peer[t];
+  stats_.bytes_to_peer[t] += payload.size();
   deps_.outbox.to_peer(from.id, peer, payload);
 }
 
@@ -355,6 +383,7 @@ bool Server::peer_allowed(const Allocation& allocation, const SocketAddress& pee
   // One of our own relayed addresses is always allowed (two clients of this server); everything
   // else goes through the one policy function.
   if (table_.find_by_relayed(peer) != nullptr || deps_.peer_filter.allows(peer.ip)) return true;
+  ++stats_.peer_denied;
   deps_.observer.on_peer_denied(allocation.client, peer);
   return false;
 }
@@ -378,6 +407,7 @@ void Server::on_peer_datagram(AllocationId relay, const SocketAddress& peer, Pee
       std::memset(start + total, 0, pad);
       total += pad;
     }
+    count_to_client(*a, packet.length);
     deps_.outbox.to_client(a->client, {start, total});
     return;
   }
@@ -406,6 +436,7 @@ void Server::on_peer_datagram(AllocationId relay, const SocketAddress& peer, Pee
   store_be16(p, attr::kData);
   store_be16(p + 2, length);
   std::memset(packet.payload + packet.length, 0, pad);
+  count_to_client(*a, packet.length);
   deps_.outbox.to_client(a->client, {start, header + packet.length + pad});
 }
 
@@ -442,6 +473,7 @@ void Server::delete_allocation(AllocationId id, std::string_view reason) {
   Allocation* a = table_.find(id);
   if (a == nullptr) return;
   release_reservation(*a);
+  ++stats_.allocations_deleted;
   deps_.relays.close(id);
   deps_.observer.on_allocation_deleted(a->client, reason);
   table_.remove(id);

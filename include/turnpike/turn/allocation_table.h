@@ -32,6 +32,13 @@ class AllocationTable {
 
   void remove(AllocationId id);
 
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.allocation) f(*slot.allocation);
+    }
+  }
+
   // Timer: (re)arms the allocation's single expiry timer at `when`.
   void schedule(Allocation& allocation, Millis when);
   // Pops the ids whose timers are due at `now` (each is then reaped or removed by the caller).

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "turnpike/auth/credential_store.h"
@@ -40,6 +41,24 @@ struct Dependencies {
   Observer& observer;
 };
 
+// Counters kept by the server (single-threaded, plain integers: no atomics on the packet path).
+// Never labelled by user or address: ephemeral REST usernames would make series grow unbounded.
+struct Stats {
+  static constexpr size_t kTransports = 3;    // indexed by Transport
+  static constexpr size_t kAuthFailures = 7;  // indexed by AuthFailure
+  uint64_t allocations_created = 0;
+  uint64_t allocations_deleted = 0;
+  uint64_t packets_to_peer[kTransports] = {};  // by the client's transport
+  uint64_t bytes_to_peer[kTransports] = {};
+  uint64_t packets_to_client[kTransports] = {};
+  uint64_t bytes_to_client[kTransports] = {};
+  uint64_t hairpin_packets = 0;  // delivered internally between two of our allocations
+  uint64_t peer_denied = 0;      // 403s and dropped sends to denied peers
+  uint64_t auth_failures[kAuthFailures] = {};
+  uint64_t requests = 0;
+  uint64_t dropped = 0;  // malformed or unroutable client messages
+};
+
 class Server {
  public:
   Server(ServerConfig config, Dependencies deps);
@@ -60,6 +79,10 @@ class Server {
   }
 
   [[nodiscard]] size_t allocation_count() const noexcept { return table_.size(); }
+  [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+  // Permissions and channels currently installed (walks the allocations: for scrapes, not per
+  // packet).
+  [[nodiscard]] std::pair<size_t, size_t> permission_and_channel_count() const;
   [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
 
  private:
@@ -74,6 +97,8 @@ class Server {
   void handle_create_permission(Request& req);
   void handle_channel_bind(Request& req);
   bool authenticate(Request& req);
+  void auth_failed(Request& req, AuthFailure failure);
+  void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
   Allocation* allocation_for(Request& req);  // 437 / 441 answered here when it returns null
 
   // Relays `payload` from allocation `from` to `peer`, delivering internally when the peer is one
@@ -96,6 +121,7 @@ class Server {
 
   ServerConfig config_;
   Dependencies deps_;
+  Stats stats_;
   AllocationTable table_;
   std::vector<uint8_t> scratch_;        // response buffer, reused
   std::vector<uint8_t> relay_scratch_;  // internal (hairpin) delivery buffer, reused
