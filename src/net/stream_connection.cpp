@@ -130,6 +130,10 @@ void StreamConnection::feed_tls(ByteView ciphertext) {
       }
       const int error = SSL_get_error(ssl_, n);
       flush_tls();  // handshake messages, alerts
+      if (!handshake_done_ && SSL_is_init_finished(ssl_)) {
+        handshake_done_ = true;
+        worker_.count_tls_handshake();
+      }
       if (error == SSL_ERROR_WANT_READ) break;
       if (error != SSL_ERROR_ZERO_RETURN) {
         worker_.count_tls_failure(*this, ERR_reason_error_string(ERR_peek_error()));

@@ -169,7 +169,10 @@ void Worker::on_connection(StreamListener& listener) {
   StreamConnection* c = StreamConnection::accept(
       *this, reinterpret_cast<uv_stream_t*>(&listener.handle), listener.local, listener.transport,
       tls, setup_.handshake_timeout_ms, id);
-  if (c != nullptr) connections_.emplace(id, c);
+  if (c != nullptr) {
+    connections_.emplace(id, c);
+    ++counters_.connections_accepted[static_cast<size_t>(listener.transport)];
+  }
 }
 
 uv_buf_t Worker::stream_read_buffer() noexcept {
@@ -188,6 +191,7 @@ void Worker::on_stream_closed(StreamConnection& connection) {
 }
 
 void Worker::count_stream_garbage(StreamConnection& connection) {
+  ++counters_.stream_garbage;
   if (spdlog::should_log(spdlog::level::debug) && log_allowed()) {
     spdlog::debug("{} {}: not STUN, closing", transport_name(connection.tuple().transport),
                   connection.tuple().client.to_string());
@@ -195,6 +199,7 @@ void Worker::count_stream_garbage(StreamConnection& connection) {
 }
 
 void Worker::count_stream_timeout(StreamConnection& connection) {
+  ++counters_.stream_timeouts;
   if (spdlog::should_log(spdlog::level::debug) && log_allowed()) {
     spdlog::debug("{} {}: nothing received within the handshake timeout, closing",
                   transport_name(connection.tuple().transport),
@@ -202,9 +207,10 @@ void Worker::count_stream_timeout(StreamConnection& connection) {
   }
 }
 
-void Worker::count_stream_drop(StreamConnection&) {}
+void Worker::count_stream_drop(StreamConnection&) { ++counters_.stream_drops; }
 
 void Worker::count_tls_failure(StreamConnection& connection, const char* reason) {
+  ++counters_.tls_failures;
   if (spdlog::should_log(spdlog::level::info) && log_allowed()) {
     spdlog::info("tls {}: handshake or record error: {}", connection.tuple().client.to_string(),
                  reason != nullptr ? reason : "unknown");
@@ -290,7 +296,9 @@ void Worker::to_client(const FiveTuple& client, ByteView bytes) {
       uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
                                  static_cast<unsigned>(bytes.size()));
       // Non-blocking: a full socket buffer drops the datagram, as the network could.
-      (void)uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
+      if (uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to)) < 0) {
+        ++counters_.udp_send_errors;
+      }
       return;
     }
   }
@@ -304,7 +312,9 @@ void Worker::to_peer(turn::AllocationId relay, const SocketAddress& peer, ByteVi
   peer.to_sockaddr(to);
   uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
                              static_cast<unsigned>(bytes.size()));
-  (void)uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to));
+  if (uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to)) < 0) {
+    ++counters_.udp_send_errors;
+  }
 }
 
 // ---- turn::RelayAllocator ----

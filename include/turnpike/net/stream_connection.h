@@ -52,6 +52,7 @@ class StreamConnection {
   int open_handles_ = 0;
   bool closing_ = false;
   bool got_frame_ = false;
+  bool handshake_done_ = false;
   SSL* ssl_ = nullptr;
   BIO* rbio_ = nullptr;  // network -> OpenSSL
   BIO* wbio_ = nullptr;  // OpenSSL -> network

@@ -84,6 +84,10 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   void count_stream_timeout(StreamConnection& connection);
   void count_stream_drop(StreamConnection& connection);
   void count_tls_failure(StreamConnection& connection, const char* reason);
+  void count_tls_handshake() noexcept { ++counters_.tls_handshakes; }
+
+  // Prometheus text for /metrics.
+  [[nodiscard]] std::string render_metrics() const;
   void on_socket_closed(UdpSocket& socket) noexcept;
   void on_tick();
 
@@ -93,8 +97,19 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   void start_stream_listener(const config::Listener& listener);
   bool log_allowed() noexcept;
 
+  struct Counters {
+    uint64_t connections_accepted[3] = {};  // by Transport
+    uint64_t tls_handshakes = 0;
+    uint64_t tls_failures = 0;
+    uint64_t stream_timeouts = 0;
+    uint64_t stream_garbage = 0;
+    uint64_t stream_drops = 0;  // data dropped because a client's write queue was full
+    uint64_t udp_send_errors = 0;
+  };
+
   uv_loop_t* loop_;
   WorkerSetup setup_;
+  Counters counters_;
   turn::Server server_;
   turn::RelayPortPool ports_;
   std::vector<UdpSocket*> listeners_;
