@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "privileges.h"
+#include "sd_notify.h"
 #include "turnpike/net/tls_context.h"
 #include "turnpike/net/worker.h"
 #include "turnpike/util/crypto.h"
@@ -71,79 +72,134 @@ void log_capacity(const config::Config& c) {
   }
 }
 
+// Everything the loop needs, owned in one place. The core holds references to `credentials` and
+// `peer_filter`, so a reload assigns new contents to these same objects (single-threaded: the
+// reload runs on the loop between packets).
+class Daemon {
+ public:
+  Daemon(const config::Config& config, ConfigSource reload_source)
+      : config_(config), reload_source_(std::move(reload_source)) {
+    std::array<uint8_t, 40> random{};
+    if (!crypto::random_bytes(random)) throw std::runtime_error("no randomness from OpenSSL");
+    nonces_ = std::make_unique<auth::NonceIssuer>(ByteView(random.data(), 32),
+                                                  Millis{config.auth.nonce_lifetime_s} * 1000);
+    for (size_t i = 32; i < 40; ++i) seed_ = (seed_ << 8) | random[i];
+    apply_reloadable(config);  // credentials, peer filter, TLS context
+    uv_loop_init(&loop_);
+  }
+
+  int run() {
+    net::WorkerSetup setup;
+    setup.server = server_config(config_, seed_);
+    setup.tls = tls_ ? tls_->get() : nullptr;
+    setup.handshake_timeout_ms = uint64_t{config_.tls.handshake_timeout_s} * 1000;
+    setup.listeners = config_.listeners;
+    setup.relay_ipv4 = config_.relay.address;
+    setup.relay_ipv6 = config_.relay.ipv6_address;
+    setup.relay_port_min = config_.relay.port_min;
+    setup.relay_port_max = config_.relay.port_max;
+    worker_ = std::make_unique<net::Worker>(&loop_, std::move(setup), credentials_, *nonces_,
+                                            peer_filter_);
+    worker_->start();
+    drop_privileges(config_.user, config_.group);  // after binding ports below 1024
+    start_signals();
+
+    warn_about_relay_address(config_);
+    log_capacity(config_);
+    std::string names;
+    for (const std::string& n : worker_->listener_names()) {
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    spdlog::info("turnpiked ready: {} (realm '{}', relay {} ports {}-{})", names,
+                 config_.auth.realm, config_.relay.address.to_string(), config_.relay.port_min,
+                 config_.relay.port_max);
+    notify_systemd("READY=1\nSTATUS=relaying");
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    worker_.reset();
+    if (uv_loop_close(&loop_) != 0) spdlog::warn("event loop closed with handles still open");
+    spdlog::info("turnpiked stopped");
+    return 0;
+  }
+
+ private:
+  // What SIGHUP can change without dropping allocations: static users, REST secrets (the first
+  // mints, all verify), peer policy and the TLS certificate (new connections use the new one).
+  void apply_reloadable(const config::Config& c) {
+    std::unique_ptr<net::TlsContext> tls;
+    if (!c.tls.certificate.empty())
+      tls = net::TlsContext::load(c.tls.certificate, c.tls.private_key);
+    auth::CredentialStore credentials;
+    for (const auto& [name, password] : c.auth.static_users)
+      credentials.add_static_user(name, password);
+    credentials.set_rest_secrets(c.auth.rest_secrets, c.auth.rest_separator);
+    credentials_ = std::move(credentials);
+    peer_filter_ = policy::PeerFilter(cidrs(c.peers.allow), cidrs(c.peers.deny));
+    if (tls) {
+      tls_ = std::move(tls);  // open sessions keep a reference to the old SSL_CTX
+      if (worker_) worker_->set_tls(tls_->get());
+    }
+  }
+
+  void reload() {
+    notify_systemd("RELOADING=1");
+    spdlog::info("SIGHUP: reloading secrets, users, peer policy and TLS certificate");
+    try {
+      if (auto fresh = reload_source_()) {
+        apply_reloadable(*fresh);
+        spdlog::info("reload done ({} REST secret(s), {} static user(s))",
+                     fresh->auth.rest_secrets.size(), fresh->auth.static_users.size());
+      } else {
+        spdlog::error("reload failed: keeping the running configuration");
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed: {}; keeping the running configuration", e.what());
+    }
+    notify_systemd("READY=1");
+  }
+
+  void stop(int signum) {
+    spdlog::info("signal {}: shutting down", signum);
+    notify_systemd("STOPPING=1");
+    worker_->stop();
+    for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
+      uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    }
+  }
+
+  void start_signals() {
+    for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
+      uv_signal_init(&loop_, h);
+      h->data = this;
+    }
+    const auto on_stop = [](uv_signal_t* h, int signum) {
+      static_cast<Daemon*>(h->data)->stop(signum);
+    };
+    uv_signal_start(&sigint_, on_stop, SIGINT);
+    uv_signal_start(&sigterm_, on_stop, SIGTERM);
+    uv_signal_start(
+        &sighup_, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); }, SIGHUP);
+  }
+
+  config::Config config_;
+  ConfigSource reload_source_;
+  uint64_t seed_ = 0;
+  std::unique_ptr<auth::NonceIssuer> nonces_;
+  auth::CredentialStore credentials_;
+  policy::PeerFilter peer_filter_;
+  std::unique_ptr<net::TlsContext> tls_;
+  uv_loop_t loop_{};
+  std::unique_ptr<net::Worker> worker_;
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sighup_{};
+};
+
 }  // namespace
 
-int run(const config::Config& config) {
-  auth::CredentialStore credentials;
-  for (const auto& [name, password] : config.auth.static_users) {
-    credentials.add_static_user(name, password);
-  }
-  credentials.set_rest_secrets(config.auth.rest_secrets, config.auth.rest_separator);
-
-  std::array<uint8_t, 40> random{};
-  if (!crypto::random_bytes(random)) throw std::runtime_error("no randomness from OpenSSL");
-  const auth::NonceIssuer nonces(ByteView(random.data(), 32),
-                                 Millis{config.auth.nonce_lifetime_s} * 1000);
-  uint64_t seed = 0;
-  for (size_t i = 32; i < 40; ++i) seed = (seed << 8) | random[i];
-  const policy::PeerFilter peer_filter(cidrs(config.peers.allow), cidrs(config.peers.deny));
-
-  // Certificates and keys are read now, before privileges are dropped (Let's Encrypt keys are
-  // readable by root only).
-  std::unique_ptr<net::TlsContext> tls;
-  if (!config.tls.certificate.empty()) {
-    tls = net::TlsContext::load(config.tls.certificate, config.tls.private_key);
-  }
-
-  net::WorkerSetup setup;
-  setup.server = server_config(config, seed);
-  setup.tls = tls ? tls->get() : nullptr;
-  setup.handshake_timeout_ms = uint64_t{config.tls.handshake_timeout_s} * 1000;
-  setup.listeners = config.listeners;
-  setup.relay_ipv4 = config.relay.address;
-  setup.relay_ipv6 = config.relay.ipv6_address;
-  setup.relay_port_min = config.relay.port_min;
-  setup.relay_port_max = config.relay.port_max;
-
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  auto worker =
-      std::make_unique<net::Worker>(&loop, std::move(setup), credentials, nonces, peer_filter);
-  worker->start();
-  drop_privileges(config.user, config.group);  // after binding ports below 1024
-
-  struct Signals {
-    uv_signal_t sigint{};
-    uv_signal_t sigterm{};
-    net::Worker* worker = nullptr;
-  } signals;
-  signals.worker = worker.get();
-  const auto on_signal = [](uv_signal_t* handle, int signum) {
-    auto* s = static_cast<Signals*>(handle->data);
-    spdlog::info("signal {}: shutting down", signum);
-    s->worker->stop();
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), nullptr);
-  };
-  for (uv_signal_t* h : {&signals.sigint, &signals.sigterm}) {
-    uv_signal_init(&loop, h);
-    h->data = &signals;
-  }
-  uv_signal_start(&signals.sigint, on_signal, SIGINT);
-  uv_signal_start(&signals.sigterm, on_signal, SIGTERM);
-
-  warn_about_relay_address(config);
-  log_capacity(config);
-  std::string names;
-  for (const std::string& n : worker->listener_names()) names += (names.empty() ? "" : ", ") + n;
-  spdlog::info("turnpiked ready: {} (realm '{}', relay {} ports {}-{})", names, config.auth.realm,
-               config.relay.address.to_string(), config.relay.port_min, config.relay.port_max);
-
-  uv_run(&loop, UV_RUN_DEFAULT);
-  worker.reset();
-  if (uv_loop_close(&loop) != 0) spdlog::warn("event loop closed with handles still open");
-  spdlog::info("turnpiked stopped");
-  return 0;
+int run(const config::Config& config, ConfigSource reload_source) {
+  Daemon daemon(config, std::move(reload_source));
+  return daemon.run();
 }
 
 }  // namespace turnpike::daemon

@@ -56,7 +56,20 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config.log.level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
-    return turnpike::daemon::run(config);
+    const auto reload = [config_path]() -> std::optional<turnpike::config::Config> {
+      auto fresh = turnpike::config::load_config_file(config_path);
+      turnpike::config::ConfigErrors problems;
+      if (fresh) {
+        turnpike::config::apply_env_overrides(*fresh, env);
+        turnpike::config::validate(*fresh, problems);
+      } else {
+        problems = fresh.error();
+      }
+      for (const std::string& e : problems.messages) spdlog::error("config error: {}", e);
+      if (!problems.messages.empty()) return std::nullopt;
+      return std::move(fresh).value();
+    };
+    return turnpike::daemon::run(config, reload);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

@@ -50,6 +50,8 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   // Closes every handle; the loop then runs out.
   void stop();
   [[nodiscard]] std::vector<std::string> listener_names() const;
+  // A reloaded certificate: new TLS connections use it, open ones keep theirs.
+  void set_tls(SSL_CTX* tls) noexcept { setup_.tls = tls; }
   [[nodiscard]] const turn::Server& server() const noexcept { return server_; }
 
   // turn::Outbox
