@@ -16,7 +16,7 @@ const char* env(const char* name) { return std::getenv(name); }
 
 int print_errors(const std::vector<std::string>& errors) {
   for (const std::string& e : errors) std::cerr << "turnpiked: config error: " << e << "\n";
-  return 2;
+  return 1;
 }
 
 }  // namespace

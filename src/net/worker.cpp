@@ -41,7 +41,9 @@ void on_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
 
 void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
              unsigned /*flags*/) {
-  if (nread <= 0 || from == nullptr) return;  // nothing read, or an error: UDP carries on
+  // nread == 0 with an address is an empty datagram (relayed like any other); without one it
+  // means "nothing more to read". Errors: UDP carries on.
+  if (nread < 0 || from == nullptr) return;
   UdpSocket* s = socket_of(reinterpret_cast<uv_handle_t*>(handle));
   if (s->relay) {
     s->worker->on_relay_datagram(*s, static_cast<size_t>(nread), from);
@@ -328,6 +330,8 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
     std::optional<uint16_t> port;
     if (request.port != 0) {
       if (ports_.acquire_specific(request.port)) port = request.port;
+    } else if (request.reserve_next) {
+      port = ports_.acquire_pair();
     } else {
       port = ports_.acquire(request.even_port);
     }
@@ -337,6 +341,7 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
     if (s == nullptr) {
       // EADDRINUSE: another process holds it; the port stays marked in use and we try another.
       if (error != UV_EADDRINUSE) ports_.release(*port);
+      if (request.reserve_next) ports_.release(static_cast<uint16_t>(*port + 1));
       if (request.port != 0) return std::nullopt;
       continue;
     }
@@ -358,7 +363,6 @@ void Worker::close(turn::AllocationId owner) {
   close_socket(s);  // the port returns to the pool when the socket is really closed
 }
 
-bool Worker::reserve(Family, uint16_t port) { return ports_.reserve(port); }
 void Worker::release_reservation(Family, uint16_t port) { ports_.release(port); }
 
 // ---- turn::Observer: logs, rate-limited so a flood cannot fill the disk ----

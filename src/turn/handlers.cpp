@@ -98,6 +98,7 @@ void Server::handle_allocate(Request& req) {
     if (even_port->empty()) return send_error(req, error::kBadRequest);
     relay.even_port = true;
     reserve_next = ((*even_port)[0] & 0x80) != 0;  // the R bit
+    relay.reserve_next = reserve_next;
     // Step 8: a reservation is for one family only.
     if (reserve_next && additional_family) return send_error(req, error::kBadRequest);
   }
@@ -122,6 +123,9 @@ void Server::handle_allocate(Request& req) {
   if (table_.size() >= config_.max_allocations) {
     return send_error(req, error::kInsufficientCapacity);
   }
+  bool malformed = false;
+  const auto requested_lifetime = lifetime_attribute(msg, malformed);
+  if (malformed) return send_error(req, error::kBadRequest);
   if (holder != nullptr) release_reservation(*holder);  // hand the held port to the new socket
 
   const AllocationId id = table_.reserve_slot();
@@ -137,23 +141,10 @@ void Server::handle_allocate(Request& req) {
   a.relayed = advertised(*local, config_);
   a.username = req.username;
   std::ranges::copy(msg.transaction_id(), a.allocate_transaction.begin());
-  bool malformed = false;
-  const auto requested_lifetime = lifetime_attribute(msg, malformed);
-  if (malformed) {
-    deps_.relays.close(id);
-    table_.release_slot(id);
-    return send_error(req, error::kBadRequest);
-  }
   const uint32_t lifetime_s = lifetime_for(requested_lifetime);
   a.expires = now + Millis{lifetime_s} * 1000;
-  if (reserve_next) {
-    const auto next_port = static_cast<uint16_t>(local->port + 1);
-    if (local->port == 0xFFFF || !deps_.relays.reserve(local->family(), next_port)) {
-      deps_.relays.close(id);
-      table_.release_slot(id);
-      return send_error(req, error::kInsufficientCapacity);
-    }
-    a.reserved_port = next_port;
+  if (reserve_next) {  // the relay allocator holds local port + 1 for us
+    a.reserved_port = static_cast<uint16_t>(local->port + 1);
     a.reservation_token = next_random() | 1;  // never 0
     a.reservation_expires = now + config_.reservation_lifetime_ms;
     reservations_[a.reservation_token] = id;

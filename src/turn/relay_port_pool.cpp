@@ -26,6 +26,26 @@ std::optional<uint16_t> RelayPortPool::acquire(bool even) {
   return std::nullopt;
 }
 
+std::optional<uint16_t> RelayPortPool::acquire_pair() {
+  const size_t n = state_.size();
+  if (free_ < 2 || n < 2) return std::nullopt;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const size_t start = static_cast<size_t>(rng_ % n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t index = (start + i) % n;
+    const auto port = static_cast<uint16_t>(min_ + index);
+    if ((port & 1) != 0 || index + 1 >= n) continue;
+    if (state_[index] != State::kFree || state_[index + 1] != State::kFree) continue;
+    state_[index] = State::kInUse;
+    state_[index + 1] = State::kReserved;
+    free_ -= 2;
+    return port;
+  }
+  return std::nullopt;
+}
+
 bool RelayPortPool::acquire_specific(uint16_t port) {
   if (!in_range(port)) return false;
   State& s = state_[static_cast<size_t>(port - min_)];

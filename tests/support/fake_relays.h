@@ -36,12 +36,16 @@ class FakeRelays final : public turn::RelayAllocator {
       port = request.port;
     } else {
       uint32_t p = next_port;
-      while (p <= 0xFFFF &&
-             (in_use(family, static_cast<uint16_t>(p)) ||
-              is_reserved(family, static_cast<uint16_t>(p)) || (request.even_port && p % 2 != 0))) {
+      const auto taken = [&](uint32_t q) {
+        return q > 0xFFFF || in_use(family, static_cast<uint16_t>(q)) ||
+               is_reserved(family, static_cast<uint16_t>(q));
+      };
+      while (p <= 0xFFFF && (taken(p) || (request.even_port && p % 2 != 0) ||
+                             (request.reserve_next && taken(p + 1)))) {
         ++p;
       }
       if (p > 0xFFFF) return std::nullopt;
+      if (request.reserve_next) reserved.insert({family, static_cast<uint16_t>(p + 1)});
       port = static_cast<uint16_t>(p);
       next_port = static_cast<uint16_t>(p + 1);
     }
@@ -53,12 +57,6 @@ class FakeRelays final : public turn::RelayAllocator {
   void close(turn::AllocationId owner) override {
     close_calls.push_back(owner);
     std::erase_if(open_relays, [&](const OpenRelay& r) { return r.owner == owner; });
-  }
-
-  bool reserve(Family family, uint16_t port) override {
-    if (in_use(family, port) || is_reserved(family, port)) return false;
-    reserved.insert({family, port});
-    return true;
   }
 
   void release_reservation(Family family, uint16_t port) override {

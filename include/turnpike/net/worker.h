@@ -61,7 +61,6 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   std::optional<SocketAddress> open(turn::AllocationId owner,
                                     const turn::RelayRequest& request) override;
   void close(turn::AllocationId owner) override;
-  bool reserve(Family family, uint16_t port) override;
   void release_reservation(Family family, uint16_t port) override;
   // turn::Observer
   void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,

@@ -7,6 +7,7 @@
 // bounded by the largest frame (65,555 bytes).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 

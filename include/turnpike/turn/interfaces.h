@@ -29,19 +29,19 @@ class Outbox {
 
 struct RelayRequest {
   Family family = Family::kIPv4;
-  bool even_port = false;  // EVEN-PORT (RFC 8656 §7.2): the port must be even
-  uint16_t port = 0;       // a specific port (from a RESERVATION-TOKEN), 0 = any
+  bool even_port = false;     // EVEN-PORT (RFC 8656 §7.2): the port must be even
+  bool reserve_next = false;  // EVEN-PORT with R=1: also hold port + 1 (implies even_port)
+  uint16_t port = 0;          // a specific port (from a RESERVATION-TOKEN), 0 = any
 };
 
 // Opens and closes relay sockets (the transport binds a UDP socket from the port range). The
-// returned address is the local one the socket is bound to.
+// returned address is the local one the socket is bound to. With reserve_next, the port is even
+// and port + 1 is held until release_reservation() or its use by a RESERVATION-TOKEN request.
 class RelayAllocator {
  public:
   virtual ~RelayAllocator() = default;
   virtual std::optional<SocketAddress> open(AllocationId owner, const RelayRequest& request) = 0;
   virtual void close(AllocationId owner) = 0;
-  // Holds a port for a later RESERVATION-TOKEN allocation (EVEN-PORT with R=1); false if taken.
-  virtual bool reserve(Family family, uint16_t port) = 0;
   virtual void release_reservation(Family family, uint16_t port) = 0;
 };
 

@@ -17,6 +17,9 @@ class RelayPortPool {
   std::optional<uint16_t> acquire(bool even);
   // Takes a specific port if it is free or reserved (a RESERVATION-TOKEN being redeemed).
   bool acquire_specific(uint16_t port);
+  // An even port whose successor is free too: the port is marked in use, the successor reserved
+  // (EVEN-PORT with R=1). nullopt when no such pair is left.
+  std::optional<uint16_t> acquire_pair();
   bool reserve(uint16_t port);  // free -> reserved
   void release(uint16_t port);  // in use or reserved -> free
   // The transport could not bind this port (another process has it): leave it marked in use for
