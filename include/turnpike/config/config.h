@@ -67,6 +67,36 @@ struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
 
+// An API key of the HTTP credential endpoint. The label names the caller: it becomes the user
+// part of the minted REST username ("<expiry>:<label>"), so it shows up in TURN logs and quotas.
+struct ApiKey {
+  std::string label;  // [A-Za-z0-9._-]{1,64}
+  Secret key;         // at least 16 characters; never printed
+  bool operator==(const ApiKey&) const = default;
+};
+
+struct CredentialsRateLimit {
+  uint32_t per_ip_per_minute = 60;    // 0 = unlimited
+  uint32_t per_key_per_minute = 600;  // per API key label (anonymous: all anonymous callers)
+  bool operator==(const CredentialsRateLimit&) const = default;
+};
+
+// The HTTP endpoint that hands out TURN REST credentials (minted with auth.rest_secrets[0]).
+struct CredentialsConfig {
+  std::string path = "/turn-credentials";
+  std::vector<ApiKey> api_keys;
+  bool anonymous = false;                 // serve callers without a key (label "anonymous")
+  std::vector<std::string> cors_origins;  // "https://app.example.com" or "*"
+  uint32_t ttl_s = 86400;                 // default credential lifetime
+  uint32_t max_ttl_s = 86400;             // upper bound for a requested ttl
+  std::vector<std::string> hosts;         // host names / IP literals put into the URLs
+  std::vector<std::string> extra_urls;    // added verbatim ("turn:h:80?transport=tcp")
+  CredentialsRateLimit rate_limit;
+
+  // The endpoint answers only when someone can use it.
+  [[nodiscard]] bool enabled() const noexcept { return anonymous || !api_keys.empty(); }
+};
+
 struct Config {
   std::vector<Listener> listeners;  // parse_config default: udp 0.0.0.0:3478 (see docs)
   RelayConfig relay;
@@ -75,6 +105,7 @@ struct Config {
   PeerConfig peers;
   TlsConfig tls;
   LogConfig log;
+  CredentialsConfig credentials;
   std::string user;                   // drop to this user after binding (when started as root)
   std::string group;                  // and this group (default: the user's primary group)
   std::string software = "turnpike";  // SOFTWARE attribute value; empty disables it
