@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""TURN relay over UDP with Send/Data indications (uclient -s): static long-term user alice,
+4 clients x 100 packets of 120 bytes through turnpiked to a turnutils_peer echo. Expects 0 loss."""
+
+import sys
+
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+import harness as h  # noqa: E402
+
+
+def body(ctx: h.Context) -> None:
+    d = ctx.start_daemon()
+    h.section("uclient, static user, Send/Data indications")
+    h.uclient_run(ctx, d, "static-send", ["-u", "alice", "-w", h.STATIC_USERS["alice"]],
+                  send_method=True)
+    ctx.stop_daemon(d)
+
+
+if __name__ == "__main__":
+    sys.exit(h.main("uclient_static_send", body))
