@@ -63,27 +63,37 @@ void check_nonce_lifetime(uint32_t seconds, Reader& reader) {
 
 // ---- reading the document ----
 
-std::optional<Transport> parse_transport(std::string_view name) {
-  if (name == "udp") return Transport::kUdp;
-  if (name == "tcp") return Transport::kTcp;
-  if (name == "tls") return Transport::kTls;
-  return std::nullopt;
+constexpr uint16_t kDefaultMetricsPort = 9641;
+
+bool parse_transport(std::string_view name, Listener& listener) {
+  listener.http_only = name == "http" || name == "https";
+  listener.metrics = name == "http";
+  if (name == "udp") {
+    listener.transport = Transport::kUdp;
+  } else if (name == "tcp" || name == "http") {
+    listener.transport = Transport::kTcp;
+  } else if (name == "tls" || name == "https") {
+    listener.transport = Transport::kTls;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 Listener read_listener(Reader& r, const Json& value, const std::string& path) {
   Listener listener;
   std::optional<uint16_t> port;
+  std::optional<bool> metrics;
   r.object(value, path,
            {{"transport",
              [&](const Json& v, const std::string& p) {
                if (auto name = r.string(v, p)) {
-                 if (auto transport = parse_transport(*name)) {
-                   listener.transport = *transport;
-                 } else {
-                   r.error(p, quote_json(*name) + " is not one of udp, tcp, tls");
+                 if (!parse_transport(*name, listener)) {
+                   r.error(p, quote_json(*name) + " is not one of udp, tcp, tls, http, https");
                  }
                }
              }},
+            {"metrics", [&](const Json& v, const std::string& p) { metrics = r.boolean(v, p); }},
             {"address",
              [&](const Json& v, const std::string& p) {
                if (auto ip = r.ip_address(v, p)) listener.address.ip = *ip;
@@ -91,8 +101,15 @@ Listener read_listener(Reader& r, const Json& value, const std::string& path) {
             {"port", [&](const Json& v, const std::string& p) {
                if (auto n = r.integer(v, p, 1, 65535)) port = static_cast<uint16_t>(*n);
              }}});
-  listener.address.port =
-      port.value_or(listener.transport == Transport::kTls ? kDefaultTlsPort : kDefaultPort);
+  if (metrics) listener.metrics = *metrics;
+  uint16_t default_port = listener.transport == Transport::kTls ? kDefaultTlsPort : kDefaultPort;
+  if (listener.http_only)
+    default_port = listener.transport == Transport::kTls ? 443 : kDefaultMetricsPort;
+  listener.address.port = port.value_or(default_port);
+  if (listener.metrics && listener.transport == Transport::kUdp) {
+    r.error(path + ".metrics",
+            "only listeners that speak HTTP (tls, http, https) can serve /metrics");
+  }
   return listener;
 }
 
@@ -363,11 +380,13 @@ void read_document(Reader& r, const Json& root, Config& config) {
     // RFC 8656 §4 ports: 3478 for UDP and TCP, 5349 for TLS; and TLS on 443 for networks that
     // let nothing but HTTPS out.
     const SocketAddress any{IpAddress{}, kDefaultPort};
-    config.listeners = {Listener{Transport::kUdp, any}, Listener{Transport::kTcp, any}};
+    config.listeners = {Listener{Transport::kUdp, any, false, false},
+                        Listener{Transport::kTcp, any, false, false}};
     if (!config.tls.certificate.empty()) {
       config.listeners.push_back(
-          Listener{Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}});
-      config.listeners.push_back(Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}});
+          Listener{Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}, false, false});
+      config.listeners.push_back(
+          Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}, false, false});
     }
   }
   if (root.is_object() && !has_relay_address) r.error("relay.address", "required");

@@ -84,7 +84,8 @@ class Daemon {
     nonces_ = std::make_unique<auth::NonceIssuer>(ByteView(random.data(), 32),
                                                   Millis{config.auth.nonce_lifetime_s} * 1000);
     for (size_t i = 32; i < 40; ++i) seed_ = (seed_ << 8) | random[i];
-    apply_reloadable(config);  // credentials, peer filter, TLS context
+    service_ = std::make_unique<http::ServiceHandler>(http::make_service_config(config));
+    apply_reloadable(config);  // credentials, peer filter, TLS context, API keys
     uv_loop_init(&loop_);
   }
 
@@ -92,6 +93,7 @@ class Daemon {
     net::WorkerSetup setup;
     setup.server = server_config(config_, seed_);
     setup.tls = tls_ ? tls_->get() : nullptr;
+    setup.http = service_.get();
     setup.handshake_timeout_ms = uint64_t{config_.tls.handshake_timeout_s} * 1000;
     setup.listeners = config_.listeners;
     setup.relay_ipv4 = config_.relay.address;
@@ -100,6 +102,7 @@ class Daemon {
     setup.relay_port_max = config_.relay.port_max;
     worker_ = std::make_unique<net::Worker>(&loop_, std::move(setup), credentials_, *nonces_,
                                             peer_filter_);
+    service_->set_metrics_source(worker_.get());
     worker_->start();
     drop_privileges(config_.user, config_.group);  // after binding ports below 1024
     start_signals();
@@ -116,6 +119,7 @@ class Daemon {
     notify_systemd("READY=1\nSTATUS=relaying");
 
     uv_run(&loop_, UV_RUN_DEFAULT);
+    service_->set_metrics_source(nullptr);
     worker_.reset();
     if (uv_loop_close(&loop_) != 0) spdlog::warn("event loop closed with handles still open");
     spdlog::info("turnpiked stopped");
@@ -135,6 +139,7 @@ class Daemon {
     credentials.set_rest_secrets(c.auth.rest_secrets, c.auth.rest_separator);
     credentials_ = std::move(credentials);
     peer_filter_ = policy::PeerFilter(cidrs(c.peers.allow), cidrs(c.peers.deny));
+    service_->update(http::make_service_config(c));
     if (tls) {
       tls_ = std::move(tls);  // open sessions keep a reference to the old SSL_CTX
       if (worker_) worker_->set_tls(tls_->get());
@@ -188,6 +193,7 @@ class Daemon {
   auth::CredentialStore credentials_;
   policy::PeerFilter peer_filter_;
   std::unique_ptr<net::TlsContext> tls_;
+  std::unique_ptr<http::ServiceHandler> service_;
   uv_loop_t loop_{};
   std::unique_ptr<net::Worker> worker_;
   uv_signal_t sigint_{};

@@ -1,5 +1,7 @@
 #include "turnpike/http/credentials_endpoint.h"
 
+#include "turnpike/metrics/prometheus.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -145,6 +147,7 @@ std::optional<std::string_view> presented_key(const Request& request) {
 std::vector<ListenerPort> listener_ports(const std::vector<config::Listener>& listeners) {
   std::vector<ListenerPort> ports;
   for (const config::Listener& listener : listeners) {
+    if (listener.http_only) continue;  // not a TURN listener
     const ListenerPort port{listener.transport, listener.address.port};
     if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
   }
@@ -213,6 +216,7 @@ Response ServiceHandler::handle(const Request& request, const Now& now, bool met
       response = method_not_allowed(kCredentialMethods);
     }
     add_cors_headers(request, response);
+    ++credential_requests_[response.status];
     return response;
   }
   if (request.path == "/healthz") {
@@ -226,11 +230,17 @@ Response ServiceHandler::handle(const Request& request, const Now& now, bool met
       metrics_ != nullptr) {
     if (request.method != "GET") return method_not_allowed("GET");
     const MetricsSource* source = metrics_;
+    metrics::PrometheusWriter own;
+    own.family("turnpike_credential_requests_total", "counter",
+               "Requests to the credential endpoint, by HTTP status.");
+    for (const auto& [status, count] : credential_requests_) {
+      own.sample("turnpike_credential_requests_total", count, {{"status", std::to_string(status)}});
+    }
     lock.unlock();  // the source may take its own locks; it must outlive the handler
     Response response;
     response.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"},
                         {"Cache-Control", "no-store"}};
-    response.body = source->render();
+    response.body = source->render() + own.text();
     return response;
   }
   return json_error(404, "not_found", "no such path");

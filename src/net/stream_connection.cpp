@@ -23,8 +23,11 @@ struct WriteRequest {
 }  // namespace
 
 StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener,
-                                           const SocketAddress& local, Transport transport,
-                                           SSL_CTX* tls, uint64_t timeout_ms, uint64_t id) {
+                                           const SocketAddress& local, const Options& options,
+                                           uint64_t id) {
+  const Transport transport = options.transport;
+  SSL_CTX* tls = options.tls;
+  const uint64_t timeout_ms = options.timeout_ms;
   auto* c = new StreamConnection(worker, id);
   uv_tcp_init(listener->loop, &c->tcp_);
   c->tcp_.data = c;
@@ -44,6 +47,10 @@ StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener
   c->tuple_.client = *client;
   c->tuple_.server = local;
   c->tuple_.transport = transport;
+  c->timeout_ms_ = timeout_ms;
+  c->http_handler_ = options.http;
+  if (options.http_only) c->mode_ = Mode::kHttp;
+  if (options.http == nullptr) c->mode_ = Mode::kTurn;
   uv_tcp_nodelay(&c->tcp_, 1);
   uv_timer_init(listener->loop, &c->timer_);
   c->timer_.data = c;
@@ -97,7 +104,57 @@ void StreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   }
 }
 
+// On a listener that serves both, the first bytes decide: ALPN when the client sent it (RFC 7443
+// "stun.turn" or "http/1.1"), else the first byte. A TURN client always starts with a STUN
+// request (first byte 0x00-0x3F); an HTTP request starts with an upper-case method name.
+void StreamConnection::decide_mode(ByteView first_bytes) {
+  if (ssl_ != nullptr) {
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    const std::string_view protocol(reinterpret_cast<const char*>(alpn), alpn_len);
+    if (protocol == "http/1.1") {
+      mode_ = Mode::kHttp;
+      return;
+    }
+    if (protocol == "stun.turn") {
+      mode_ = Mode::kTurn;
+      return;
+    }
+  }
+  const uint8_t first = first_bytes.empty() ? 0 : first_bytes[0];
+  mode_ = (first >= 'A' && first <= 'Z') ? Mode::kHttp : Mode::kTurn;
+}
+
+void StreamConnection::deliver_http(ByteView plaintext) {
+  if (!http_) http_ = std::make_unique<http::HttpSession>(*http_handler_, tuple_.client);
+  std::string out;
+  const bool keep_open = http_->feed(plaintext, worker_.current_time(), out);
+  // Every request restarts the idle timer: a keep-alive connection may idle this long.
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, timeout_ms_, 0);
+  if (!out.empty()) send(as_bytes(out));
+  if (!keep_open && !closing_) {
+    if (ssl_ != nullptr) {
+      (void)SSL_shutdown(ssl_);  // close_notify
+      flush_tls();
+    }
+    if (queued_ == 0) {
+      close();
+    } else {
+      close_when_drained_ = true;
+    }
+  }
+}
+
 void StreamConnection::deliver(ByteView plaintext) {
+  if (plaintext.empty()) return;
+  if (mode_ == Mode::kUndecided) decide_mode(plaintext);
+  if (mode_ == Mode::kHttp) {
+    got_frame_ = true;
+    deliver_http(plaintext);
+    return;
+  }
   const bool ok = framer_.feed(plaintext, [this](ByteView frame) {
     if (closing_) return;
     if (!got_frame_) {
@@ -208,7 +265,10 @@ void StreamConnection::write_raw(ByteView bytes) {
   }
 }
 
-void StreamConnection::on_write_done(size_t bytes) { queued_ -= bytes; }
+void StreamConnection::on_write_done(size_t bytes) {
+  queued_ -= bytes;
+  if (close_when_drained_ && queued_ == 0) close();
+}
 
 void StreamConnection::on_timeout() {
   worker_.count_stream_timeout(*this);

@@ -18,21 +18,29 @@ std::string openssl_error() {
   return buf;
 }
 
-// RFC 7443: "stun.turn" for TURN. Offered but absent protocols are not an error: ALPN is optional
-// for TURN clients (browsers do not send it), so we simply do not acknowledge.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
-                unsigned int in_len, void*) {
-  constexpr std::string_view kTurn = "stun.turn";
+// ALPN: RFC 7443 "stun.turn" for TURN, "http/1.1" for the credential endpoint on the same port
+// (h2 is not spoken, so a browser offering h2 and http/1.1 gets http/1.1). ALPN is optional for
+// TURN clients (browsers' TURN stacks do not send it): no match is not an error, we just do not
+// acknowledge, and the first bytes decide.
+bool offered(const unsigned char* in, unsigned int in_len, std::string_view protocol,
+             const unsigned char** out, unsigned char* out_len) {
   for (unsigned int i = 0; i < in_len;) {
     const unsigned int len = in[i];
     if (i + 1 + len > in_len) break;
-    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == kTurn) {
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == protocol) {
       *out = in + i + 1;
       *out_len = static_cast<unsigned char>(len);
-      return SSL_TLSEXT_ERR_OK;
+      return true;
     }
     i += 1 + len;
   }
+  return false;
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+                unsigned int in_len, void*) {
+  if (offered(in, in_len, "stun.turn", out, out_len)) return SSL_TLSEXT_ERR_OK;
+  if (offered(in, in_len, "http/1.1", out, out_len)) return SSL_TLSEXT_ERR_OK;
   return SSL_TLSEXT_ERR_NOACK;
 }
 

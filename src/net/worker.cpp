@@ -24,6 +24,8 @@ struct StreamListener {
   Worker* worker = nullptr;
   SocketAddress local;
   Transport transport = Transport::kTcp;
+  bool http_only = false;
+  std::unique_ptr<http::ListenerView> http;  // null where HTTP is not served
 };
 
 namespace {
@@ -141,6 +143,13 @@ void Worker::start_stream_listener(const config::Listener& l) {
   listener->worker = this;
   listener->local = l.address;
   listener->transport = l.transport;
+  listener->http_only = l.http_only;
+  if (setup_.http != nullptr && (l.http_only || l.transport == Transport::kTls)) {
+    listener->http = std::make_unique<http::ListenerView>(*setup_.http, l.metrics);
+  } else if (l.http_only) {
+    delete listener;
+    throw std::runtime_error("listener " + name + ": HTTP is not configured");
+  }
   listener->handle.data = listener;
   uv_tcp_init(loop_, &listener->handle);
   ++open_handles_;
@@ -167,10 +176,14 @@ void Worker::start_stream_listener(const config::Listener& l) {
 
 void Worker::on_connection(StreamListener& listener) {
   const uint64_t id = next_connection_id_++;
-  SSL_CTX* tls = listener.transport == Transport::kTls ? setup_.tls : nullptr;
+  StreamConnection::Options options;
+  options.transport = listener.transport;
+  options.tls = listener.transport == Transport::kTls ? setup_.tls : nullptr;
+  options.http = listener.http.get();
+  options.http_only = listener.http_only;
+  options.timeout_ms = setup_.handshake_timeout_ms;
   StreamConnection* c = StreamConnection::accept(
-      *this, reinterpret_cast<uv_stream_t*>(&listener.handle), listener.local, listener.transport,
-      tls, setup_.handshake_timeout_ms, id);
+      *this, reinterpret_cast<uv_stream_t*>(&listener.handle), listener.local, options, id);
   if (c != nullptr) {
     connections_.emplace(id, c);
     ++counters_.connections_accepted[static_cast<size_t>(listener.transport)];
@@ -249,7 +262,9 @@ std::vector<std::string> Worker::listener_names() const {
   std::vector<std::string> names;
   for (const UdpSocket* s : listeners_) names.push_back("udp " + s->local.to_string());
   for (const StreamListener* l : stream_listeners_) {
-    names.push_back(std::string(transport_name(l->transport)) + " " + l->local.to_string());
+    std::string kind = transport_name(l->transport);
+    if (l->http_only) kind = l->transport == Transport::kTls ? "https" : "http";
+    names.push_back(kind + " " + l->local.to_string());
   }
   return names;
 }

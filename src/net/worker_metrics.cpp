@@ -5,7 +5,7 @@
 
 namespace turnpike::net {
 
-std::string Worker::render_metrics() const {
+std::string Worker::render() const {
   metrics::PrometheusWriter w;
   const turn::Stats& s = server_.stats();
   const auto [permissions, channels] = server_.permission_and_channel_count();

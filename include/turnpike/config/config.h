@@ -15,8 +15,13 @@
 namespace turnpike::config {
 
 struct Listener {
-  Transport transport = Transport::kUdp;
-  SocketAddress address;  // e.g. 0.0.0.0:3478
+  Transport transport = Transport::kUdp;  // "http" is kTcp + http_only, "https" kTls + http_only
+  SocketAddress address;                  // e.g. 0.0.0.0:3478
+  // Serves only HTTP (the credential endpoint, /healthz, /metrics), no TURN. TLS listeners that
+  // are not http_only serve both: TURN, or HTTP when ALPN says http/1.1 or the first bytes are an
+  // HTTP request.
+  bool http_only = false;
+  bool metrics = false;  // /metrics answered here (default: only on "http" listeners)
 };
 
 struct RelayConfig {

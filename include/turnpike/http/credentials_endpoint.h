@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -97,6 +98,7 @@ class ServiceHandler : public Handler {
   [[nodiscard]] bool origin_allowed(std::string_view origin) const;
 
   mutable std::mutex mutex_;
+  std::map<int, uint64_t> credential_requests_;  // by HTTP status, for /metrics
   ServiceConfig config_;
   std::vector<KeyDigest> key_digests_;
   const MetricsSource* metrics_;

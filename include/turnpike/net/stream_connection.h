@@ -9,6 +9,9 @@
 
 #include <cstdint>
 
+#include <memory>
+
+#include "turnpike/http/http_session.h"
 #include "turnpike/stun/stream_framer.h"
 #include "turnpike/util/socket_address.h"
 
@@ -22,10 +25,17 @@ class StreamConnection {
   // an unbounded queue would let one slow client eat the server's memory).
   static constexpr size_t kMaxQueuedBytes = 4u << 20;
 
-  // Accepts a pending connection on `listener`. Returns null (and logs) when accept fails.
+  struct Options {
+    Transport transport = Transport::kTcp;
+    SSL_CTX* tls = nullptr;         // set for TLS listeners
+    http::Handler* http = nullptr;  // set where HTTP is served
+    bool http_only = false;         // no TURN on this listener
+    uint64_t timeout_ms = 10'000;   // handshake / first message / HTTP idle
+  };
+
+  // Accepts a pending connection on `listener`. Returns null when accept fails.
   static StreamConnection* accept(Worker& worker, uv_stream_t* listener, const SocketAddress& local,
-                                  Transport transport, SSL_CTX* tls, uint64_t timeout_ms,
-                                  uint64_t id);
+                                  const Options& options, uint64_t id);
 
   void send(ByteView bytes);  // to the client
   void close();               // idempotent; the object frees itself once its handles are closed
@@ -40,7 +50,10 @@ class StreamConnection {
  private:
   StreamConnection(Worker& worker, uint64_t id) : worker_(worker) { tuple_.connection_id = id; }
   ~StreamConnection();
-  void deliver(ByteView plaintext);    // framer -> server
+  enum class Mode : uint8_t { kUndecided, kTurn, kHttp };
+  void deliver(ByteView plaintext);  // framer -> server, or the HTTP session
+  void decide_mode(ByteView first_bytes);
+  void deliver_http(ByteView plaintext);
   void feed_tls(ByteView ciphertext);  // encrypted bytes in
   void flush_tls();                    // encrypted bytes out
   void write_raw(ByteView bytes);
@@ -58,6 +71,11 @@ class StreamConnection {
   BIO* wbio_ = nullptr;  // OpenSSL -> network
   stun::StreamFramer framer_;
   size_t queued_ = 0;
+  Mode mode_ = Mode::kUndecided;
+  http::Handler* http_handler_ = nullptr;
+  std::unique_ptr<http::HttpSession> http_;
+  uint64_t timeout_ms_ = 0;
+  bool close_when_drained_ = false;
 };
 
 }  // namespace turnpike::net

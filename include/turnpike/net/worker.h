@@ -14,6 +14,7 @@
 #include "turnpike/auth/credential_store.h"
 #include "turnpike/auth/nonce_issuer.h"
 #include "turnpike/config/config.h"
+#include "turnpike/http/credentials_endpoint.h"
 #include "turnpike/net/stream_connection.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/policy/rate_limiter.h"
@@ -24,7 +25,8 @@ namespace turnpike::net {
 
 struct WorkerSetup {
   turn::ServerConfig server;
-  SSL_CTX* tls = nullptr;  // required when a listener is "tls"
+  http::ServiceHandler* http = nullptr;  // the credential service, shared by all workers
+  SSL_CTX* tls = nullptr;                // required when a listener is "tls"
   uint64_t handshake_timeout_ms = 10'000;
   std::vector<config::Listener> listeners;
   IpAddress relay_ipv4;
@@ -36,7 +38,10 @@ struct WorkerSetup {
 struct UdpSocket;       // defined in worker.cpp
 struct StreamListener;  // defined in worker.cpp
 
-class Worker final : public turn::Outbox, public turn::RelayAllocator, public turn::Observer {
+class Worker final : public turn::Outbox,
+                     public turn::RelayAllocator,
+                     public turn::Observer,
+                     public http::MetricsSource {
  public:
   Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
          const auth::NonceIssuer& nonces, const policy::PeerFilter& peer_filter);
@@ -87,8 +92,9 @@ class Worker final : public turn::Outbox, public turn::RelayAllocator, public tu
   void count_tls_failure(StreamConnection& connection, const char* reason);
   void count_tls_handshake() noexcept { ++counters_.tls_handshakes; }
 
-  // Prometheus text for /metrics.
-  [[nodiscard]] std::string render_metrics() const;
+  // Prometheus text for /metrics (http::MetricsSource).
+  [[nodiscard]] std::string render() const override;
+  [[nodiscard]] Now current_time() const noexcept { return now(); }
   void on_socket_closed(UdpSocket& socket) noexcept;
   void on_tick();
 

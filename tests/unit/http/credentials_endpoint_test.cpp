@@ -223,7 +223,17 @@ TEST(ServiceHandler, Metrics) {
   Response r = handler.handle(get("/metrics"), at(0));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(header(r, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_EQ(r.body, metrics.render());
+  EXPECT_EQ(r.body.substr(0, metrics.render().size()), metrics.render());
+  // The handler appends its own counter: credential requests by status.
+  EXPECT_EQ(handler.handle(with_key("/turn-credentials"), at(0)).status, 200);
+  EXPECT_EQ(handler.handle(get("/turn-credentials"), at(0)).status, 401);
+  EXPECT_EQ(handler.handle(get("/turn-credentials"), at(0)).status, 401);
+  r = handler.handle(get("/metrics"), at(0));
+  EXPECT_NE(r.body.find("turnpike_credential_requests_total{status=\"200\"} 1\n"),
+            std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("turnpike_credential_requests_total{status=\"401\"} 2\n"),
+            std::string::npos);
   ServiceConfig c = base_config();
   c.metrics_enabled = false;
   handler.update(c);
