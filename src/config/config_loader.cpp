@@ -94,6 +94,10 @@ Listener read_listener(Reader& r, const Json& value, const std::string& path) {
                }
              }},
             {"metrics", [&](const Json& v, const std::string& p) { metrics = r.boolean(v, p); }},
+            {"proxy_protocol",
+             [&](const Json& v, const std::string& p) {
+               if (auto on = r.boolean(v, p)) listener.proxy_protocol = *on;
+             }},
             {"address",
              [&](const Json& v, const std::string& p) {
                if (auto ip = r.ip_address(v, p)) listener.address.ip = *ip;
@@ -106,6 +110,10 @@ Listener read_listener(Reader& r, const Json& value, const std::string& path) {
   if (listener.http_only)
     default_port = listener.transport == Transport::kTls ? 443 : kDefaultMetricsPort;
   listener.address.port = port.value_or(default_port);
+  if (listener.proxy_protocol && listener.transport == Transport::kUdp) {
+    r.error(path + ".proxy_protocol",
+            "PROXY protocol is for TCP-based listeners (tcp, tls, http, https)");
+  }
   if (listener.metrics && listener.transport == Transport::kUdp) {
     r.error(path + ".metrics",
             "only listeners that speak HTTP (tls, http, https) can serve /metrics");
@@ -380,13 +388,13 @@ void read_document(Reader& r, const Json& root, Config& config) {
     // RFC 8656 §4 ports: 3478 for UDP and TCP, 5349 for TLS; and TLS on 443 for networks that
     // let nothing but HTTPS out.
     const SocketAddress any{IpAddress{}, kDefaultPort};
-    config.listeners = {Listener{Transport::kUdp, any, false, false},
-                        Listener{Transport::kTcp, any, false, false}};
+    config.listeners = {Listener{Transport::kUdp, any, false, false, false},
+                        Listener{Transport::kTcp, any, false, false, false}};
     if (!config.tls.certificate.empty()) {
+      config.listeners.push_back(Listener{
+          Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}, false, false, false});
       config.listeners.push_back(
-          Listener{Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}, false, false});
-      config.listeners.push_back(
-          Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}, false, false});
+          Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}, false, false, false});
     }
   }
   if (root.is_object() && !has_relay_address) r.error("relay.address", "required");

@@ -3,10 +3,12 @@
 #include <openssl/err.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
 #include "turnpike/net/worker.h"
+#include "turnpike/util/proxy_protocol.h"
 
 namespace turnpike::net {
 namespace {
@@ -50,6 +52,7 @@ StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener
   c->timeout_ms_ = timeout_ms;
   c->http_handler_ = options.http;
   if (options.http_only) c->mode_ = Mode::kHttp;
+  c->awaiting_proxy_header_ = options.proxy_protocol;
   if (options.http == nullptr) c->mode_ = Mode::kTurn;
   uv_tcp_nodelay(&c->tcp_, 1);
   uv_timer_init(listener->loop, &c->timer_);
@@ -96,12 +99,48 @@ void StreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     close();
     return;
   }
-  const ByteView bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  ByteView bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  if (awaiting_proxy_header_ && !take_proxy_header(bytes)) return;
+  if (!bytes.empty()) process(bytes);
+}
+
+void StreamConnection::process(ByteView bytes) {
   if (ssl_ != nullptr) {
     feed_tls(bytes);
   } else {
     deliver(bytes);
   }
+}
+
+// PROXY v2: the real client address, sent by the proxy in front of us before anything else. The
+// 5-tuple (and so rate limits, nonces and logs) use it from here on.
+bool StreamConnection::take_proxy_header(ByteView& bytes) {
+  const size_t room = kProxyV2MaxHeader - proxy_buffer_.size();
+  const size_t take = std::min(room, bytes.size());
+  proxy_buffer_.insert(proxy_buffer_.end(), bytes.begin(),
+                       bytes.begin() + static_cast<std::ptrdiff_t>(take));
+  ProxyHeader header;
+  switch (parse_proxy_v2(proxy_buffer_, header)) {
+    case ProxyParse::kNeedMore:
+      if (take < bytes.size()) break;  // more than a header's worth and still incomplete
+      bytes = {};
+      return true;
+    case ProxyParse::kDone: {
+      awaiting_proxy_header_ = false;
+      if (header.source) tuple_.client = *header.source;
+      // Bytes after the header: those of this read that were not part of it.
+      const size_t used_from_this_read = header.length - (proxy_buffer_.size() - take);
+      bytes = bytes.subspan(used_from_this_read);
+      proxy_buffer_.clear();
+      proxy_buffer_.shrink_to_fit();
+      return true;
+    }
+    case ProxyParse::kInvalid:
+      break;
+  }
+  worker_.count_stream_garbage(*this);
+  close();
+  return false;
 }
 
 // On a listener that serves both, the first bytes decide: ALPN when the client sent it (RFC 7443

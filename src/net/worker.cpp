@@ -25,6 +25,7 @@ struct StreamListener {
   SocketAddress local;
   Transport transport = Transport::kTcp;
   bool http_only = false;
+  bool proxy_protocol = false;
   std::unique_ptr<http::ListenerView> http;  // null where HTTP is not served
 };
 
@@ -144,6 +145,7 @@ void Worker::start_stream_listener(const config::Listener& l) {
   listener->local = l.address;
   listener->transport = l.transport;
   listener->http_only = l.http_only;
+  listener->proxy_protocol = l.proxy_protocol;
   if (setup_.http != nullptr && (l.http_only || l.transport == Transport::kTls)) {
     listener->http = std::make_unique<http::ListenerView>(*setup_.http, l.metrics);
   } else if (l.http_only) {
@@ -181,6 +183,7 @@ void Worker::on_connection(StreamListener& listener) {
   options.tls = listener.transport == Transport::kTls ? setup_.tls : nullptr;
   options.http = listener.http.get();
   options.http_only = listener.http_only;
+  options.proxy_protocol = listener.proxy_protocol;
   options.timeout_ms = setup_.handshake_timeout_ms;
   StreamConnection* c = StreamConnection::accept(
       *this, reinterpret_cast<uv_stream_t*>(&listener.handle), listener.local, options, id);

@@ -21,7 +21,8 @@ struct Listener {
   // are not http_only serve both: TURN, or HTTP when ALPN says http/1.1 or the first bytes are an
   // HTTP request.
   bool http_only = false;
-  bool metrics = false;  // /metrics answered here (default: only on "http" listeners)
+  bool metrics = false;         // /metrics answered here (default: only on "http" listeners)
+  bool proxy_protocol = false;  // a PROXY v2 header precedes each connection (TCP-based only)
 };
 
 struct RelayConfig {

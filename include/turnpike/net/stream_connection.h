@@ -30,6 +30,7 @@ class StreamConnection {
     SSL_CTX* tls = nullptr;         // set for TLS listeners
     http::Handler* http = nullptr;  // set where HTTP is served
     bool http_only = false;         // no TURN on this listener
+    bool proxy_protocol = false;    // expect a PROXY v2 header first (behind nginx/HAProxy)
     uint64_t timeout_ms = 10'000;   // handshake / first message / HTTP idle
   };
 
@@ -51,7 +52,9 @@ class StreamConnection {
   StreamConnection(Worker& worker, uint64_t id) : worker_(worker) { tuple_.connection_id = id; }
   ~StreamConnection();
   enum class Mode : uint8_t { kUndecided, kTurn, kHttp };
-  void deliver(ByteView plaintext);  // framer -> server, or the HTTP session
+  void process(ByteView bytes);             // after the PROXY header: TLS or plaintext
+  bool take_proxy_header(ByteView& bytes);  // false: the connection was closed
+  void deliver(ByteView plaintext);         // framer -> server, or the HTTP session
   void decide_mode(ByteView first_bytes);
   void deliver_http(ByteView plaintext);
   void feed_tls(ByteView ciphertext);  // encrypted bytes in
@@ -76,6 +79,8 @@ class StreamConnection {
   std::unique_ptr<http::HttpSession> http_;
   uint64_t timeout_ms_ = 0;
   bool close_when_drained_ = false;
+  bool awaiting_proxy_header_ = false;
+  std::vector<uint8_t> proxy_buffer_;
 };
 
 }  // namespace turnpike::net

@@ -232,7 +232,8 @@ TEST(ConfigLoader, OutOfRangePort) {
 TEST(ConfigLoader, BadListenerFields) {
   auto errors = parse_errors(R"({"relay": {"address": "192.0.2.10"},
       "listeners": [{"transport": "sctp", "address": "localhost"}, {"address": "1.2.3.4:5"}]})");
-  EXPECT_TRUE(has_message(errors, R"(listeners[0].transport: "sctp" is not one of udp, tcp, tls, http, https)"));
+  EXPECT_TRUE(has_message(
+      errors, R"(listeners[0].transport: "sctp" is not one of udp, tcp, tls, http, https)"));
   EXPECT_TRUE(has_message(errors, R"(listeners[0].address: "localhost" is not an IP address)"));
   EXPECT_TRUE(has_message(errors, R"(listeners[1].address: "1.2.3.4:5" is not an IP address)"));
   EXPECT_EQ(errors.size(), 3U) << join(errors);
@@ -442,7 +443,8 @@ TEST(ConfigValidate, ListenerChecks) {
       validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
           "listeners": [{"transport": "tcp"}, {"transport": "udp"}, {"transport": "tls", "port": 3478}]})"),
       "listeners[2]: 0.0.0.0:3478 is already used by listeners[0]"));
-  config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0}, false, false}};
+  config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0},
+                               false, false, false}};
   EXPECT_EQ(validate_errors(config), std::vector<std::string>{"listeners[0].port: must not be 0"});
 }
 
