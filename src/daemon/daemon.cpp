@@ -106,6 +106,7 @@ class Daemon {
     worker_->start();
     drop_privileges(config_.user, config_.group);  // after binding ports below 1024
     start_signals();
+    watch_certificate();
 
     warn_about_relay_address(config_);
     log_capacity(config_);
@@ -163,12 +164,47 @@ class Daemon {
     notify_systemd("READY=1");
   }
 
+  // Let's Encrypt renews certificates in place: when the PEM files change, load them again (new
+  // TLS connections get the new certificate; SIGHUP does the same on demand). Polling the files'
+  // stat every 30 s costs nothing and works for renames and plain rewrites alike.
+  void watch_certificate() {
+    if (config_.tls.certificate.empty()) return;
+    const auto on_change = [](uv_fs_poll_t* handle, int status, const uv_stat_t*,
+                              const uv_stat_t*) {
+      if (status != 0) return;  // the file is missing right now (mid-renewal); keep the old one
+      static_cast<Daemon*>(handle->data)->reload_certificate();
+    };
+    size_t index = 0;
+    for (const std::string* path : {&config_.tls.certificate, &config_.tls.private_key}) {
+      uv_fs_poll_t* poll = &cert_polls_[index++];
+      uv_fs_poll_init(&loop_, poll);
+      poll->data = this;
+      uv_fs_poll_start(poll, on_change, path->c_str(), kCertificatePollMs);
+    }
+  }
+
+  void reload_certificate() {
+    try {
+      auto tls = net::TlsContext::load(config_.tls.certificate, config_.tls.private_key);
+      tls_ = std::move(tls);
+      worker_->set_tls(tls_->get());
+      spdlog::info("TLS certificate files changed: reloaded");
+    } catch (const std::exception& e) {
+      // A renewal writes the chain and the key one after the other: a mismatch in between is
+      // normal, and the next change event retries.
+      spdlog::warn("TLS certificate files changed but could not be loaded yet: {}", e.what());
+    }
+  }
+
   void stop(int signum) {
     spdlog::info("signal {}: shutting down", signum);
     notify_systemd("STOPPING=1");
     worker_->stop();
     for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    }
+    for (uv_fs_poll_t& poll : cert_polls_) {
+      if (poll.data != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(&poll), nullptr);
     }
   }
 
@@ -199,6 +235,8 @@ class Daemon {
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
   uv_signal_t sighup_{};
+  std::array<uv_fs_poll_t, 2> cert_polls_{};  // certificate chain, private key
+  static constexpr unsigned kCertificatePollMs = 30'000;
 };
 
 }  // namespace
