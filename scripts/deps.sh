@@ -9,8 +9,28 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libhttp-parser-dev libsystemd-dev
-  coturn python3 clang-format openssl
+  coturn python3 clang-format openssl curl
+  chromium libnss3-tools iptables iproute2
 )
+
+# Browser e2e tests (tests/e2e): playwright-core from npm with the machine's Node.js (never
+# apt-installs nodejs/npm; never downloads a browser: Debian's chromium above is used).
+install_e2e_node_modules() {
+  local e2e_dir want have
+  e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "deps: node/npm not found: the e2e browser tests will be skipped (they need Node.js >= 20)" >&2
+    return 0
+  fi
+  want="$(node -p "require('$e2e_dir/package-lock.json').packages['node_modules/playwright-core'].version")"
+  have="$(node -p "try { require('$e2e_dir/node_modules/playwright-core/package.json').version } catch { '' }")"
+  if [ "$want" = "$have" ]; then
+    echo "deps: playwright-core $have present in tests/e2e/node_modules"
+    return 0
+  fi
+  echo "deps: npm ci in tests/e2e (playwright-core $want)"
+  (cd "$e2e_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +41,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "deps: all ${#packages[@]} packages present"
+  install_e2e_node_modules
   exit 0
 fi
 
@@ -52,4 +73,5 @@ for p in "${missing[@]}"; do
          "sudo systemctl disable --now coturn" >&2
   fi
 done
+install_e2e_node_modules
 echo "deps: done"
