@@ -373,6 +373,8 @@ void read_document(Reader& r, const Json& root, Config& config) {
         [&](const Json& v, const std::string& p) {
           read_credentials(r, v, p, config.credentials);
         }},
+       {"workers", [&](const Json& v,
+                       const std::string& p) { r.unsigned_into(v, p, config.workers, 0, 256); }},
        {"user",
         [&](const Json& v, const std::string& p) {
           if (auto text = r.string(v, p)) config.user = std::move(*text);

@@ -5,9 +5,12 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "privileges.h"
 #include "sd_notify.h"
@@ -36,6 +39,10 @@ turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
   s.ipv6_relay = c.relay.ipv6_address.has_value();
   s.advertised_ipv4 = c.relay.advertised_address;
   s.advertised_ipv6 = c.relay.advertised_ipv6_address;
+  s.relay_ipv4 = c.relay.address;
+  s.relay_ipv6 = c.relay.ipv6_address;
+  s.relay_port_min = c.relay.port_min;
+  s.relay_port_max = c.relay.port_max;
   s.random_seed = seed;
   return s;
 }
@@ -72,9 +79,44 @@ void log_capacity(const config::Config& c) {
   }
 }
 
-// Everything the loop needs, owned in one place. The core holds references to `credentials` and
-// `peer_filter`, so a reload assigns new contents to these same objects (single-threaded: the
-// reload runs on the loop between packets).
+// What one worker thread owns: its loop, its worker (listeners, relays, allocations) and its own
+// copies of what a reload replaces. The worker's server holds references to `credentials` and
+// `peer_filter`; a reload posts new values to the worker's own thread, which assigns them between
+// two packets, so no lock is ever taken on the packet path.
+struct WorkerSlot {
+  auth::CredentialStore credentials;
+  policy::PeerFilter peer_filter;
+  uv_loop_t loop{};
+  std::unique_ptr<net::Worker> worker;
+  std::thread thread;
+};
+
+// The reloadable state, built on the main thread and handed to every worker.
+struct Reloadable {
+  auth::CredentialStore credentials;
+  policy::PeerFilter peer_filter;
+  std::unique_ptr<net::TlsContext> tls;
+};
+
+Reloadable load_reloadable(const config::Config& c) {
+  Reloadable r;
+  if (!c.tls.certificate.empty())
+    r.tls = net::TlsContext::load(c.tls.certificate, c.tls.private_key);
+  for (const auto& [name, password] : c.auth.static_users)
+    r.credentials.add_static_user(name, password);
+  r.credentials.set_rest_secrets(c.auth.rest_secrets, c.auth.rest_separator);
+  r.peer_filter = policy::PeerFilter(cidrs(c.peers.allow), cidrs(c.peers.deny));
+  return r;
+}
+
+size_t worker_count(const config::Config& c) {
+  if (c.workers > 0) return c.workers;
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+// The main thread runs a small control loop (signals, certificate file polling); each worker runs
+// its own loop on its own thread with its own listening sockets (SO_REUSEPORT when there are
+// several), relay ports (a slice of the range) and allocations: shared nothing on the packet path.
 class Daemon {
  public:
   Daemon(const config::Config& config, ConfigSource reload_source)
@@ -85,14 +127,62 @@ class Daemon {
                                                   Millis{config.auth.nonce_lifetime_s} * 1000);
     for (size_t i = 32; i < 40; ++i) seed_ = (seed_ << 8) | random[i];
     service_ = std::make_unique<http::ServiceHandler>(http::make_service_config(config));
-    apply_reloadable(config);  // credentials, peer filter, TLS context, API keys
     uv_loop_init(&loop_);
   }
 
   int run() {
+    Reloadable initial = load_reloadable(config_);  // reads keys before privileges are dropped
+    const size_t n = worker_count(config_);
+    board_ = std::make_unique<net::MetricsBoard>(n);
+    ports_ = std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max,
+                                                     seed_);
+    for (size_t i = 0; i < n; ++i) {
+      auto slot = std::make_unique<WorkerSlot>();
+      slot->credentials = initial.credentials;
+      slot->peer_filter = initial.peer_filter;
+      uv_loop_init(&slot->loop);
+      net::WorkerSetup setup = worker_setup(initial.tls ? initial.tls->get() : nullptr, i, n);
+      slot->worker = std::make_unique<net::Worker>(&slot->loop, std::move(setup), slot->credentials,
+                                                   *nonces_, slot->peer_filter);
+      slot->worker->start();  // binds now, on this thread: errors surface before anything runs
+      slots_.push_back(std::move(slot));
+    }
+    tls_ = std::move(initial.tls);
+    drop_privileges(config_.user, config_.group);  // after binding ports below 1024
+    for (auto& slot : slots_) {
+      WorkerSlot* s = slot.get();
+      s->thread = std::thread([s] { uv_run(&s->loop, UV_RUN_DEFAULT); });
+    }
+    start_signals();
+    watch_certificate();
+
+    warn_about_relay_address(config_);
+    log_capacity(config_);
+    std::string names;
+    for (const std::string& name : slots_.front()->worker->listener_names()) {
+      names += (names.empty() ? "" : ", ") + name;
+    }
+    spdlog::info("turnpiked ready: {} (realm '{}', relay {} ports {}-{}, {} worker{})", names,
+                 config_.auth.realm, config_.relay.address.to_string(), config_.relay.port_min,
+                 config_.relay.port_max, n, n == 1 ? "" : "s");
+    notify_systemd("READY=1\nSTATUS=relaying");
+
+    uv_run(&loop_, UV_RUN_DEFAULT);  // until SIGINT/SIGTERM
+    for (auto& slot : slots_) slot->thread.join();
+    for (auto& slot : slots_) {
+      slot->worker.reset();
+      if (uv_loop_close(&slot->loop) != 0) spdlog::warn("a worker loop closed with handles open");
+    }
+    if (uv_loop_close(&loop_) != 0) spdlog::warn("event loop closed with handles still open");
+    spdlog::info("turnpiked stopped");
+    return 0;
+  }
+
+ private:
+  net::WorkerSetup worker_setup(SSL_CTX* tls, size_t index, size_t n) {
     net::WorkerSetup setup;
-    setup.server = server_config(config_, seed_);
-    setup.tls = tls_ ? tls_->get() : nullptr;
+    setup.server = server_config(config_, seed_ + index);
+    setup.tls = tls;
     setup.http = service_.get();
     setup.handshake_timeout_ms = uint64_t{config_.tls.handshake_timeout_s} * 1000;
     setup.listeners = config_.listeners;
@@ -100,59 +190,24 @@ class Daemon {
     setup.relay_ipv6 = config_.relay.ipv6_address;
     setup.relay_port_min = config_.relay.port_min;
     setup.relay_port_max = config_.relay.port_max;
-    worker_ = std::make_unique<net::Worker>(&loop_, std::move(setup), credentials_, *nonces_,
-                                            peer_filter_);
-    service_->set_metrics_source(worker_.get());
-    worker_->start();
-    drop_privileges(config_.user, config_.group);  // after binding ports below 1024
-    start_signals();
-    watch_certificate();
-
-    warn_about_relay_address(config_);
-    log_capacity(config_);
-    std::string names;
-    for (const std::string& n : worker_->listener_names()) {
-      names += (names.empty() ? "" : ", ") + n;
-    }
-    spdlog::info("turnpiked ready: {} (realm '{}', relay {} ports {}-{})", names,
-                 config_.auth.realm, config_.relay.address.to_string(), config_.relay.port_min,
-                 config_.relay.port_max);
-    notify_systemd("READY=1\nSTATUS=relaying");
-
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    service_->set_metrics_source(nullptr);
-    worker_.reset();
-    if (uv_loop_close(&loop_) != 0) spdlog::warn("event loop closed with handles still open");
-    spdlog::info("turnpiked stopped");
-    return 0;
+    setup.ports = ports_.get();  // one pool and reservation registry for all workers
+    setup.shared_listeners = n > 1;
+    setup.index = index;
+    setup.metrics = board_.get();
+    return setup;
   }
 
- private:
-  // What SIGHUP can change without dropping allocations: static users, REST secrets (the first
-  // mints, all verify), peer policy and the TLS certificate (new connections use the new one).
-  void apply_reloadable(const config::Config& c) {
-    std::unique_ptr<net::TlsContext> tls;
-    if (!c.tls.certificate.empty())
-      tls = net::TlsContext::load(c.tls.certificate, c.tls.private_key);
-    auth::CredentialStore credentials;
-    for (const auto& [name, password] : c.auth.static_users)
-      credentials.add_static_user(name, password);
-    credentials.set_rest_secrets(c.auth.rest_secrets, c.auth.rest_separator);
-    credentials_ = std::move(credentials);
-    peer_filter_ = policy::PeerFilter(cidrs(c.peers.allow), cidrs(c.peers.deny));
-    service_->update(http::make_service_config(c));
-    if (tls) {
-      tls_ = std::move(tls);  // open sessions keep a reference to the old SSL_CTX
-      if (worker_) worker_->set_tls(tls_->get());
-    }
-  }
-
+  // SIGHUP: static users, REST secrets (the first mints, all verify), API keys, peer policy and
+  // the TLS certificate (new connections use it). Allocations are untouched.
   void reload() {
     notify_systemd("RELOADING=1");
-    spdlog::info("SIGHUP: reloading secrets, users, peer policy and TLS certificate");
+    spdlog::info("SIGHUP: reloading secrets, users, API keys, peer policy and TLS certificate");
     try {
       if (auto fresh = reload_source_()) {
-        apply_reloadable(*fresh);
+        Reloadable r = load_reloadable(*fresh);
+        service_->update(http::make_service_config(*fresh));
+        hand_to_workers(r.credentials, r.peer_filter, r.tls ? r.tls->get() : nullptr);
+        if (r.tls) tls_ = std::move(r.tls);
         spdlog::info("reload done ({} REST secret(s), {} static user(s))",
                      fresh->auth.rest_secrets.size(), fresh->auth.static_users.size());
       } else {
@@ -162,6 +217,22 @@ class Daemon {
       spdlog::error("reload failed: {}; keeping the running configuration", e.what());
     }
     notify_systemd("READY=1");
+  }
+
+  void hand_to_workers(const auth::CredentialStore& credentials, const policy::PeerFilter& filter,
+                       SSL_CTX* tls) {
+    for (auto& slot : slots_) {
+      WorkerSlot* s = slot.get();
+      if (tls != nullptr) SSL_CTX_up_ref(tls);  // kept alive until the worker took its own ref
+      s->worker->post([s, credentials, filter, tls] {
+        s->credentials = credentials;
+        s->peer_filter = filter;
+        if (tls != nullptr) {
+          s->worker->set_tls(tls);
+          SSL_CTX_free(tls);
+        }
+      });
+    }
   }
 
   // Let's Encrypt renews certificates in place: when the PEM files change, load them again (new
@@ -186,8 +257,16 @@ class Daemon {
   void reload_certificate() {
     try {
       auto tls = net::TlsContext::load(config_.tls.certificate, config_.tls.private_key);
+      for (auto& slot : slots_) {
+        net::Worker* w = slot->worker.get();
+        SSL_CTX* ctx = tls->get();
+        SSL_CTX_up_ref(ctx);
+        w->post([w, ctx] {
+          w->set_tls(ctx);
+          SSL_CTX_free(ctx);
+        });
+      }
       tls_ = std::move(tls);
-      worker_->set_tls(tls_->get());
       spdlog::info("TLS certificate files changed: reloaded");
     } catch (const std::exception& e) {
       // A renewal writes the chain and the key one after the other: a mismatch in between is
@@ -199,7 +278,10 @@ class Daemon {
   void stop(int signum) {
     spdlog::info("signal {}: shutting down", signum);
     notify_systemd("STOPPING=1");
-    worker_->stop();
+    for (auto& slot : slots_) {
+      net::Worker* w = slot->worker.get();
+      w->post([w] { w->stop(); });  // each worker closes its own handles; its loop then ends
+    }
     for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
     }
@@ -226,12 +308,12 @@ class Daemon {
   ConfigSource reload_source_;
   uint64_t seed_ = 0;
   std::unique_ptr<auth::NonceIssuer> nonces_;
-  auth::CredentialStore credentials_;
-  policy::PeerFilter peer_filter_;
   std::unique_ptr<net::TlsContext> tls_;
   std::unique_ptr<http::ServiceHandler> service_;
+  std::unique_ptr<net::MetricsBoard> board_;
+  std::unique_ptr<net::SharedRelayPorts> ports_;
+  std::vector<std::unique_ptr<WorkerSlot>> slots_;
   uv_loop_t loop_{};
-  std::unique_ptr<net::Worker> worker_;
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
   uv_signal_t sighup_{};

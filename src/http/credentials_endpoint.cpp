@@ -203,7 +203,8 @@ Response ServiceHandler::handle(const Request& request, const Now& now) {
   return handle(request, now, true);
 }
 
-Response ServiceHandler::handle(const Request& request, const Now& now, bool metrics_allowed) {
+Response ServiceHandler::handle(const Request& request, const Now& now, bool metrics_allowed,
+                                const MetricsSource* source_override) {
   std::unique_lock lock(mutex_);
   const config::CredentialsConfig& c = config_.credentials;
   if (request.path == c.path && c.enabled()) {
@@ -227,9 +228,9 @@ Response ServiceHandler::handle(const Request& request, const Now& now, bool met
     return response;
   }
   if (request.path == "/metrics" && metrics_allowed && config_.metrics_enabled &&
-      metrics_ != nullptr) {
+      (metrics_ != nullptr || source_override != nullptr)) {
     if (request.method != "GET") return method_not_allowed("GET");
-    const MetricsSource* source = metrics_;
+    const MetricsSource* source = source_override != nullptr ? source_override : metrics_;
     metrics::PrometheusWriter own;
     own.family("turnpike_credential_requests_total", "counter",
                "Requests to the credential endpoint, by HTTP status.");

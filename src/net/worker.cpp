@@ -1,5 +1,7 @@
 #include "turnpike/net/worker.h"
 
+#include "turnpike/net/socket_options.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -32,6 +34,8 @@ struct StreamListener {
 namespace {
 
 constexpr size_t kMaxDatagram = 65536;
+// recvmmsg: libuv cuts the receive buffer into 64 KiB chunks, one datagram each, up to 20 per call.
+constexpr size_t kDatagramsPerRead = 20;
 constexpr int kListenBacklog = 511;
 constexpr uint64_t kTickMs = 500;
 
@@ -49,7 +53,8 @@ void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockadd
   if (nread < 0 || from == nullptr) return;
   UdpSocket* s = socket_of(reinterpret_cast<uv_handle_t*>(handle));
   if (s->relay) {
-    s->worker->on_relay_datagram(*s, static_cast<size_t>(nread), from);
+    s->worker->on_relay_datagram(*s, reinterpret_cast<uint8_t*>(buf->base),
+                                 static_cast<size_t>(nread), from);
   } else {
     s->worker->on_listener_datagram(
         *s, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, from);
@@ -75,13 +80,35 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
       setup_(std::move(setup)),
       server_(setup_.server,
               turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this}),
-      ports_(setup_.relay_port_min, setup_.relay_port_max, setup_.server.random_seed),
-      receive_buffer_(turn::PeerPacket::kHeadroom + kMaxDatagram + turn::PeerPacket::kTailroom),
+      own_ports_(setup_.ports != nullptr ? nullptr
+                                         : std::make_unique<SharedRelayPorts>(
+                                               setup_.relay_port_min, setup_.relay_port_max,
+                                               setup_.server.random_seed)),
+      ports_(setup_.ports != nullptr ? *setup_.ports : *own_ports_),
+      receive_buffer_(turn::PeerPacket::kHeadroom + kDatagramsPerRead * kMaxDatagram +
+                      turn::PeerPacket::kTailroom),
       stream_buffer_(kMaxDatagram),
       tls_plaintext_(kTlsPlaintextSize),
-      log_budget_(5.0, 20.0) {}
+      log_budget_(5.0, 20.0) {
+  if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference
+}
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+  if (setup_.tls != nullptr) SSL_CTX_free(setup_.tls);
+}
+
+void Worker::set_tls(SSL_CTX* tls) noexcept {
+  if (tls != nullptr) SSL_CTX_up_ref(tls);
+  if (setup_.tls != nullptr) SSL_CTX_free(setup_.tls);
+  setup_.tls = tls;
+}
+
+void Worker::post(std::function<void()> task) {
+  std::lock_guard lock(tasks_mutex_);
+  if (async_ == nullptr) return;  // stopped (or not started): nothing runs any more
+  tasks_.push_back(std::move(task));
+  uv_async_send(async_);
+}
 
 Now Worker::now() const noexcept {
   const auto wall = std::chrono::system_clock::now().time_since_epoch();
@@ -89,22 +116,28 @@ Now Worker::now() const noexcept {
              std::chrono::duration_cast<std::chrono::seconds>(wall).count()};
 }
 
-UdpSocket* Worker::bind_udp(const SocketAddress& address, int& error) {
+UdpSocket* Worker::bind_udp(const SocketAddress& address, bool shared, int& error) {
   auto* s = new UdpSocket;
   s->worker = this;
   s->local = address;
   s->handle.data = s;
-  error = uv_udp_init(loop_, &s->handle);
+  // recvmmsg: one system call drains up to 20 datagrams under load.
+  error = uv_udp_init_ex(loop_, &s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
   if (error != 0) {
     delete s;
     return nullptr;
   }
   ++open_handles_;
-  sockaddr_storage storage{};
-  address.to_sockaddr(storage);
-  // IPv6 sockets are IPv6-only, so a separate IPv4 listener on the same port can coexist.
-  const unsigned flags = address.family() == Family::kIPv6 ? UV_UDP_IPV6ONLY : 0;
-  error = uv_udp_bind(&s->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  if (shared) {  // a listener that every worker binds (SO_REUSEPORT)
+    const int fd = bind_reuseport_socket(address, SOCK_DGRAM);
+    error = fd < 0 ? fd : uv_udp_open(&s->handle, fd);
+  } else {
+    sockaddr_storage storage{};
+    address.to_sockaddr(storage);
+    // IPv6 sockets are IPv6-only, so a separate IPv4 listener on the same port can coexist.
+    const unsigned flags = address.family() == Family::kIPv6 ? UV_UDP_IPV6ONLY : 0;
+    error = uv_udp_bind(&s->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  }
   if (error == 0) error = uv_udp_recv_start(&s->handle, on_alloc, on_recv);
   if (error != 0) {
     close_socket(s);
@@ -120,13 +153,25 @@ void Worker::start() {
       continue;
     }
     int error = 0;
-    UdpSocket* s = bind_udp(l.address, error);
+    UdpSocket* s = bind_udp(l.address, setup_.shared_listeners, error);
     if (s == nullptr) {
       throw std::runtime_error("cannot listen on udp " + l.address.to_string() + ": " +
                                uv_strerror(error));
     }
     listeners_.push_back(s);
   }
+  async_ = new uv_async_t;
+  uv_async_init(loop_, async_, [](uv_async_t* a) {
+    auto* self = static_cast<Worker*>(a->data);
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(self->tasks_mutex_);
+      tasks.swap(self->tasks_);
+    }
+    for (auto& task : tasks) task();
+  });
+  async_->data = this;
+  ++open_handles_;
   timer_ = new uv_timer_t;
   uv_timer_init(loop_, timer_);
   timer_->data = this;
@@ -147,7 +192,7 @@ void Worker::start_stream_listener(const config::Listener& l) {
   listener->http_only = l.http_only;
   listener->proxy_protocol = l.proxy_protocol;
   if (setup_.http != nullptr && (l.http_only || l.transport == Transport::kTls)) {
-    listener->http = std::make_unique<http::ListenerView>(*setup_.http, l.metrics);
+    listener->http = std::make_unique<http::ListenerView>(*setup_.http, l.metrics, this);
   } else if (l.http_only) {
     delete listener;
     throw std::runtime_error("listener " + name + ": HTTP is not configured");
@@ -156,10 +201,16 @@ void Worker::start_stream_listener(const config::Listener& l) {
   uv_tcp_init(loop_, &listener->handle);
   ++open_handles_;
   stream_listeners_.push_back(listener);  // closed by stop() whatever happens next
-  sockaddr_storage storage{};
-  l.address.to_sockaddr(storage);
-  const unsigned flags = l.address.family() == Family::kIPv6 ? UV_TCP_IPV6ONLY : 0;
-  int error = uv_tcp_bind(&listener->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  int error = 0;
+  if (setup_.shared_listeners) {
+    const int fd = bind_reuseport_socket(l.address, SOCK_STREAM);
+    error = fd < 0 ? fd : uv_tcp_open(&listener->handle, fd);
+  } else {
+    sockaddr_storage storage{};
+    l.address.to_sockaddr(storage);
+    const unsigned flags = l.address.family() == Family::kIPv6 ? UV_TCP_IPV6ONLY : 0;
+    error = uv_tcp_bind(&listener->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
+  }
   if (error == 0) {
     error = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->handle), kListenBacklog,
                       [](uv_stream_t* server, int status) {
@@ -251,6 +302,17 @@ void Worker::stop() {
     if (s != nullptr) close_socket(s);
     s = nullptr;
   }
+  uv_async_t* async = nullptr;
+  {
+    std::lock_guard lock(tasks_mutex_);  // no post() can send to it once it starts closing
+    std::swap(async, async_);
+  }
+  if (async != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(async), [](uv_handle_t* h) {
+      static_cast<Worker*>(h->data)->open_handles_--;
+      delete reinterpret_cast<uv_async_t*>(h);
+    });
+  }
   if (timer_ != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) {
       auto* t = reinterpret_cast<uv_timer_t*>(h);
@@ -272,14 +334,18 @@ std::vector<std::string> Worker::listener_names() const {
   return names;
 }
 
-void Worker::on_tick() { server_.advance(now()); }
+void Worker::on_tick() {
+  server_.advance(now());
+  if (setup_.metrics != nullptr) setup_.metrics->publish(setup_.index, snapshot());
+}
 
-uv_buf_t Worker::receive_buffer(bool relay) noexcept {
-  // One buffer serves every socket: libuv delivers each datagram to its callback before it reads
-  // the next. Relay reads leave headroom so the server can frame the payload in place.
-  char* base = reinterpret_cast<char*>(receive_buffer_.data());
-  if (relay) base += turn::PeerPacket::kHeadroom;
-  return uv_buf_init(base, static_cast<unsigned>(kMaxDatagram));
+uv_buf_t Worker::receive_buffer(bool) noexcept {
+  // One buffer serves every socket: libuv hands each datagram of a batch to its callback, in
+  // order, before it reads again. Reads start kHeadroom bytes in, so the server can frame a relayed
+  // payload in place: for the first chunk in the headroom, for later ones in the (already handled)
+  // end of the previous 64 KiB chunk, which no datagram fills.
+  char* base = reinterpret_cast<char*>(receive_buffer_.data()) + turn::PeerPacket::kHeadroom;
+  return uv_buf_init(base, static_cast<unsigned>(kDatagramsPerRead * kMaxDatagram));
 }
 
 void Worker::on_listener_datagram(UdpSocket& socket, ByteView bytes, const sockaddr* from) {
@@ -289,10 +355,10 @@ void Worker::on_listener_datagram(UdpSocket& socket, ByteView bytes, const socka
   server_.on_client_message(tuple, bytes, now());
 }
 
-void Worker::on_relay_datagram(UdpSocket& socket, size_t length, const sockaddr* from) {
+void Worker::on_relay_datagram(UdpSocket& socket, uint8_t* payload, size_t length,
+                               const sockaddr* from) {
   const auto peer = SocketAddress::from_sockaddr(from);
   if (!peer) return;
-  uint8_t* payload = receive_buffer_.data() + turn::PeerPacket::kHeadroom;
   server_.on_peer_datagram(socket.owner, *peer, turn::PeerPacket{payload, length}, now());
 }
 
@@ -355,7 +421,7 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
     }
     if (!port) return std::nullopt;
     int error = 0;
-    UdpSocket* s = bind_udp(SocketAddress{*ip, *port}, error);
+    UdpSocket* s = bind_udp(SocketAddress{*ip, *port}, false, error);
     if (s == nullptr) {
       // EADDRINUSE: another process holds it; the port stays marked in use and we try another.
       if (error != UV_EADDRINUSE) ports_.release(*port);
@@ -381,7 +447,15 @@ void Worker::close(turn::AllocationId owner) {
   close_socket(s);  // the port returns to the pool when the socket is really closed
 }
 
-void Worker::release_reservation(Family, uint16_t port) { ports_.release(port); }
+void Worker::release_reservation(Family, uint16_t port) { ports_.release_reservation(port); }
+
+void Worker::share_reservation(uint64_t token, Family family, uint16_t port) {
+  ports_.share(token, family, port);
+}
+
+std::optional<std::pair<Family, uint16_t>> Worker::take_shared_reservation(uint64_t token) {
+  return ports_.take(token);
+}
 
 // ---- turn::Observer: logs, rate-limited so a flood cannot fill the disk ----
 

@@ -5,23 +5,93 @@
 
 namespace turnpike::net {
 
-std::string Worker::render() const {
-  metrics::PrometheusWriter w;
-  const turn::Stats& s = server_.stats();
+namespace {
+
+void add(WorkerSnapshot& total, const WorkerSnapshot& one) {
+  turn::Stats& t = total.stats;
+  const turn::Stats& o = one.stats;
+  t.allocations_created += o.allocations_created;
+  t.allocations_deleted += o.allocations_deleted;
+  for (size_t i = 0; i < turn::Stats::kTransports; ++i) {
+    t.packets_to_peer[i] += o.packets_to_peer[i];
+    t.bytes_to_peer[i] += o.bytes_to_peer[i];
+    t.packets_to_client[i] += o.packets_to_client[i];
+    t.bytes_to_client[i] += o.bytes_to_client[i];
+    total.counters.connections_accepted[i] += one.counters.connections_accepted[i];
+  }
+  for (size_t i = 0; i < turn::Stats::kAuthFailures; ++i) t.auth_failures[i] += o.auth_failures[i];
+  t.hairpin_packets += o.hairpin_packets;
+  t.peer_denied += o.peer_denied;
+  t.requests += o.requests;
+  t.dropped += o.dropped;
+  total.counters.tls_handshakes += one.counters.tls_handshakes;
+  total.counters.tls_failures += one.counters.tls_failures;
+  total.counters.stream_timeouts += one.counters.stream_timeouts;
+  total.counters.stream_garbage += one.counters.stream_garbage;
+  total.counters.stream_drops += one.counters.stream_drops;
+  total.counters.udp_send_errors += one.counters.udp_send_errors;
+  total.allocations += one.allocations;
+  total.permissions += one.permissions;
+  total.channels += one.channels;
+  total.relay_ports_free = one.relay_ports_free;  // one shared pool: the same for every worker
+  total.connections += one.connections;
+}
+
+}  // namespace
+
+void MetricsBoard::publish(size_t worker, const WorkerSnapshot& snapshot) {
+  std::lock_guard lock(mutex_);
+  if (worker < slots_.size()) slots_[worker] = snapshot;
+}
+
+std::string MetricsBoard::render() const {
+  WorkerSnapshot total;
+  {
+    std::lock_guard lock(mutex_);
+    for (const WorkerSnapshot& one : slots_) add(total, one);
+  }
+  return render_metrics(total, slots_.size());
+}
+
+WorkerSnapshot Worker::snapshot() const {
+  WorkerSnapshot s;
+  s.stats = server_.stats();
+  s.counters = counters_;
+  s.allocations = server_.allocation_count();
   const auto [permissions, channels] = server_.permission_and_channel_count();
+  s.permissions = permissions;
+  s.channels = channels;
+  s.relay_ports_free = ports_.free_count();
+  s.connections = connections_.size();
+  return s;
+}
+
+std::string Worker::render() const {
+  // Other workers' figures are as of their last tick (at most 500 ms old); ours are current.
+  if (setup_.metrics == nullptr) return render_metrics(snapshot(), 1);
+  setup_.metrics->publish(setup_.index, snapshot());
+  return setup_.metrics->render();
+}
+
+std::string render_metrics(const WorkerSnapshot& total, size_t workers) {
+  metrics::PrometheusWriter w;
+  const turn::Stats& s = total.stats;
+  const WorkerCounters& counters = total.counters;
+  w.family("turnpike_workers", "gauge", "Worker threads (event loops).");
+  w.sample("turnpike_workers", static_cast<uint64_t>(workers));
   w.family("turnpike_allocations", "gauge", "TURN allocations active now.");
-  w.sample("turnpike_allocations", static_cast<uint64_t>(server_.allocation_count()));
+  w.sample("turnpike_allocations", total.allocations);
   w.family("turnpike_allocations_created_total", "counter", "TURN allocations created.");
   w.sample("turnpike_allocations_created_total", s.allocations_created);
   w.family("turnpike_allocations_deleted_total", "counter",
            "TURN allocations deleted (expired, refreshed to 0, or connection closed).");
   w.sample("turnpike_allocations_deleted_total", s.allocations_deleted);
   w.family("turnpike_permissions", "gauge", "Permissions installed now.");
-  w.sample("turnpike_permissions", static_cast<uint64_t>(permissions));
+  w.sample("turnpike_permissions", total.permissions);
   w.family("turnpike_channels", "gauge", "Channel bindings installed now.");
-  w.sample("turnpike_channels", static_cast<uint64_t>(channels));
+  w.sample("turnpike_channels", total.channels);
   w.family("turnpike_relay_ports_free", "gauge", "Relay ports free in the configured range.");
-  w.sample("turnpike_relay_ports_free", static_cast<uint64_t>(ports_.free_count()));
+  w.sample("turnpike_relay_ports_free", total.relay_ports_free);
 
   w.family("turnpike_relayed_packets_total", "counter",
            "Packets relayed, by direction and the client's transport.");
@@ -59,25 +129,25 @@ std::string Worker::render() const {
   w.family("turnpike_connections_accepted_total", "counter", "TCP/TLS connections accepted.");
   for (const Transport t : {Transport::kTcp, Transport::kTls}) {
     w.sample("turnpike_connections_accepted_total",
-             counters_.connections_accepted[static_cast<size_t>(t)],
+             counters.connections_accepted[static_cast<size_t>(t)],
              {{"transport", transport_name(t)}});
   }
   w.family("turnpike_connections", "gauge", "TCP/TLS connections open now.");
-  w.sample("turnpike_connections", static_cast<uint64_t>(connections_.size()));
+  w.sample("turnpike_connections", total.connections);
   w.family("turnpike_tls_handshakes_total", "counter", "TLS handshakes completed.");
-  w.sample("turnpike_tls_handshakes_total", counters_.tls_handshakes);
+  w.sample("turnpike_tls_handshakes_total", counters.tls_handshakes);
   w.family("turnpike_tls_failures_total", "counter", "TLS handshake or record failures.");
-  w.sample("turnpike_tls_failures_total", counters_.tls_failures);
+  w.sample("turnpike_tls_failures_total", counters.tls_failures);
   w.family("turnpike_stream_timeouts_total", "counter",
            "Connections closed for sending nothing useful within the handshake timeout.");
-  w.sample("turnpike_stream_timeouts_total", counters_.stream_timeouts);
+  w.sample("turnpike_stream_timeouts_total", counters.stream_timeouts);
   w.family("turnpike_stream_garbage_total", "counter", "Connections closed for not speaking STUN.");
-  w.sample("turnpike_stream_garbage_total", counters_.stream_garbage);
+  w.sample("turnpike_stream_garbage_total", counters.stream_garbage);
   w.family("turnpike_stream_dropped_total", "counter",
            "Messages dropped because a client's send queue was full.");
-  w.sample("turnpike_stream_dropped_total", counters_.stream_drops);
+  w.sample("turnpike_stream_dropped_total", counters.stream_drops);
   w.family("turnpike_udp_send_errors_total", "counter", "UDP sends that failed (buffer full).");
-  w.sample("turnpike_udp_send_errors_total", counters_.udp_send_errors);
+  w.sample("turnpike_udp_send_errors_total", counters.udp_send_errors);
   return w.text();
 }
 

@@ -108,13 +108,20 @@ void Server::handle_allocate(Request& req) {
     if (token->size() != 8) return send_error(req, error::kBadRequest);
     uint64_t value = 0;
     for (const uint8_t byte : *token) value = (value << 8) | byte;
+    // The registry shared by all workers is the one source of truth; a token is redeemed once.
+    const auto reserved = deps_.relays.take_shared_reservation(value);
     const auto it = reservations_.find(value);
     holder = it == reservations_.end() ? nullptr : table_.find(it->second);
-    if (holder == nullptr || holder->reserved_port == 0) {
+    if (holder != nullptr && holder->reserved_port != 0) {  // minted by this worker
+      relay.family = holder->relay_local.family();
+      relay.port = holder->reserved_port;
+    } else if (reserved) {  // minted by another worker
+      holder = nullptr;
+      relay.family = reserved->first;
+      relay.port = reserved->second;
+    } else {
       return send_error(req, error::kInsufficientCapacity);
     }
-    relay.family = holder->relay_local.family();
-    relay.port = holder->reserved_port;
   }
   // Step 8: quotas (per user: 486; server capacity: 508).
   if (table_.count_for_user(req.username) >= config_.max_allocations_per_user) {
@@ -126,7 +133,7 @@ void Server::handle_allocate(Request& req) {
   bool malformed = false;
   const auto requested_lifetime = lifetime_attribute(msg, malformed);
   if (malformed) return send_error(req, error::kBadRequest);
-  if (holder != nullptr) release_reservation(*holder);  // hand the held port to the new socket
+  if (holder != nullptr) forget_reservation(*holder);  // the held port goes to the new socket
 
   const AllocationId id = table_.reserve_slot();
   const auto local = deps_.relays.open(id, relay);
@@ -148,6 +155,7 @@ void Server::handle_allocate(Request& req) {
     a.reservation_token = next_random() | 1;  // never 0
     a.reservation_expires = now + config_.reservation_lifetime_ms;
     reservations_[a.reservation_token] = id;
+    deps_.relays.share_reservation(a.reservation_token, local->family(), a.reserved_port);
   }
   Allocation& stored = table_.commit(std::move(a));
   table_.schedule(stored, stored.reap(now));

@@ -64,6 +64,10 @@ bool RelayPortPool::reserve(uint16_t port) {
   return true;
 }
 
+void RelayPortPool::release_if_reserved(uint16_t port) {
+  if (in_range(port) && state_[static_cast<size_t>(port - min_)] == State::kReserved) release(port);
+}
+
 void RelayPortPool::release(uint16_t port) {
   if (!in_range(port)) return;
   State& s = state_[static_cast<size_t>(port - min_)];

@@ -365,6 +365,13 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
     on_peer_datagram(target->id, from.relayed, PeerPacket{start, payload.size()}, now);
     return;
   }
+  if (is_own_relay(peer)) {
+    // A relay of another worker of this server: the kernel delivers it locally (to the bind
+    // address, not the public one), and that worker presents it under our public address.
+    ++stats_.hairpin_packets;
+    deps_.outbox.to_peer(from.id, local_form(peer), payload);
+    return;
+  }
   // A permission is per IP, so one granted for a fellow client's relayed address must not open
   // the other ports of that (loopback or private) IP: anything that is not one of our relayed
   // addresses passes the peer filter here, unless the channel's peer already did at bind time.
@@ -382,16 +389,42 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
 bool Server::peer_allowed(const Allocation& allocation, const SocketAddress& peer) {
   // One of our own relayed addresses is always allowed (two clients of this server); everything
   // else goes through the one policy function.
-  if (table_.find_by_relayed(peer) != nullptr || deps_.peer_filter.allows(peer.ip)) return true;
+  if (table_.find_by_relayed(peer) != nullptr || is_own_relay(peer) ||
+      deps_.peer_filter.allows(peer.ip)) {
+    return true;
+  }
   ++stats_.peer_denied;
   deps_.observer.on_peer_denied(allocation.client, peer);
   return false;
 }
 
-void Server::on_peer_datagram(AllocationId relay, const SocketAddress& peer, PeerPacket packet,
+bool Server::is_own_relay(const SocketAddress& address) const noexcept {
+  if (address.port < config_.relay_port_min || address.port > config_.relay_port_max) return false;
+  const bool v4 = address.family() == Family::kIPv4;
+  const auto& local = v4 ? config_.relay_ipv4 : config_.relay_ipv6;
+  const auto& advertised = v4 ? config_.advertised_ipv4 : config_.advertised_ipv6;
+  return (local && address.ip == *local) || (advertised && address.ip == *advertised);
+}
+
+SocketAddress Server::local_form(const SocketAddress& relayed) const noexcept {
+  const auto& local = relayed.family() == Family::kIPv4 ? config_.relay_ipv4 : config_.relay_ipv6;
+  return local ? SocketAddress{*local, relayed.port} : relayed;
+}
+
+SocketAddress Server::public_form(const SocketAddress& source) const noexcept {
+  const bool v4 = source.family() == Family::kIPv4;
+  const auto& advertised = v4 ? config_.advertised_ipv4 : config_.advertised_ipv6;
+  if (!advertised || !is_own_relay(source)) return source;
+  return SocketAddress{*advertised, source.port};
+}
+
+void Server::on_peer_datagram(AllocationId relay, const SocketAddress& source, PeerPacket packet,
                               const Now& now) {
   Allocation* a = table_.find(relay);
   if (a == nullptr || packet.length > 0xFFFF - 64) return;
+  // From another worker's relay socket, the source is its local address; clients know it by the
+  // advertised one (the only case where the two differ is behind 1:1 NAT).
+  const SocketAddress peer = public_form(source);
   // RFC 8656 §11.3: data from a peer without a permission is dropped.
   if (a->find_permission(peer.ip, now.mono_ms) == nullptr) return;
   const auto length = static_cast<uint16_t>(packet.length);
@@ -464,6 +497,10 @@ void Server::advance(const Now& now) {
 void Server::release_reservation(Allocation& a) {
   if (a.reserved_port == 0) return;
   deps_.relays.release_reservation(a.relay_local.family(), a.reserved_port);
+  forget_reservation(a);
+}
+
+void Server::forget_reservation(Allocation& a) {
   reservations_.erase(a.reservation_token);
   a.reserved_port = 0;
   a.reservation_token = 0;

@@ -32,7 +32,9 @@ class FakeRelays final : public turn::RelayAllocator {
     const Family family = request.family;
     uint16_t port = 0;
     if (request.port != 0) {
-      if (in_use(family, request.port) || is_reserved(family, request.port)) return std::nullopt;
+      // Like the real pool: a held (reserved) port can be taken by the RESERVATION-TOKEN request.
+      if (in_use(family, request.port)) return std::nullopt;
+      reserved.erase({family, request.port});
       port = request.port;
     } else {
       uint32_t p = next_port;

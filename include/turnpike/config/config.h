@@ -112,6 +112,7 @@ struct Config {
   TlsConfig tls;
   LogConfig log;
   CredentialsConfig credentials;
+  uint32_t workers = 0;               // event-loop threads; 0 = one per CPU core
   std::string user;                   // drop to this user after binding (when started as root)
   std::string group;                  // and this group (default: the user's primary group)
   std::string software = "turnpike";  // SOFTWARE attribute value; empty disables it

@@ -65,7 +65,10 @@ class ServiceHandler : public Handler {
   Response handle(const Request& request, const Now& now) override;
   // As handle(), with /metrics answering 404 unless metrics_allowed (per listener; see
   // ListenerView).
-  Response handle(const Request& request, const Now& now, bool metrics_allowed);
+  // `source`, when given, renders /metrics instead of the handler's own source (each worker
+  // thread passes itself, so a scrape reads that worker's live state plus the others' snapshots).
+  Response handle(const Request& request, const Now& now, bool metrics_allowed,
+                  const MetricsSource* source = nullptr);
 
   // Swaps the configuration (config reload). Rate-limit state is kept unless the limits changed.
   void update(ServiceConfig config);
@@ -112,15 +115,16 @@ class ServiceHandler : public Handler {
 // public port 443 when metrics are meant for an internal listener only.
 class ListenerView : public Handler {
  public:
-  ListenerView(ServiceHandler& service, bool metrics_allowed)
-      : service_(service), metrics_allowed_(metrics_allowed) {}
+  ListenerView(ServiceHandler& service, bool metrics_allowed, const MetricsSource* source = nullptr)
+      : service_(service), metrics_allowed_(metrics_allowed), source_(source) {}
   Response handle(const Request& request, const Now& now) override {
-    return service_.handle(request, now, metrics_allowed_);
+    return service_.handle(request, now, metrics_allowed_, source_);
   }
 
  private:
   ServiceHandler& service_;
   bool metrics_allowed_;
+  const MetricsSource* source_;
 };
 
 }  // namespace turnpike::http

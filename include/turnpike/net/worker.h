@@ -5,7 +5,9 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 #include "turnpike/auth/nonce_issuer.h"
 #include "turnpike/config/config.h"
 #include "turnpike/http/credentials_endpoint.h"
+#include "turnpike/net/shared_relay_ports.h"
 #include "turnpike/net/stream_connection.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/policy/rate_limiter.h"
@@ -23,17 +26,59 @@
 
 namespace turnpike::net {
 
+class MetricsBoard;
+
 struct WorkerSetup {
   turn::ServerConfig server;
   http::ServiceHandler* http = nullptr;  // the credential service, shared by all workers
   SSL_CTX* tls = nullptr;                // required when a listener is "tls"
   uint64_t handshake_timeout_ms = 10'000;
+  bool shared_listeners = false;      // several workers: listeners use SO_REUSEPORT
+  size_t index = 0;                   // this worker's number, for the metrics board
+  SharedRelayPorts* ports = nullptr;  // shared by all workers; the worker makes its own if null
+  MetricsBoard* metrics = nullptr;
   std::vector<config::Listener> listeners;
   IpAddress relay_ipv4;
   std::optional<IpAddress> relay_ipv6;
   uint16_t relay_port_min = 49152;
   uint16_t relay_port_max = 65535;
 };
+
+// Counters of one worker, copied out for /metrics (workers never share live counters).
+struct WorkerCounters {
+  uint64_t connections_accepted[3] = {};  // by Transport
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_failures = 0;
+  uint64_t stream_timeouts = 0;
+  uint64_t stream_garbage = 0;
+  uint64_t stream_drops = 0;  // data dropped because a client's write queue was full
+  uint64_t udp_send_errors = 0;
+};
+
+struct WorkerSnapshot {
+  turn::Stats stats;
+  WorkerCounters counters;
+  uint64_t allocations = 0;
+  uint64_t permissions = 0;
+  uint64_t channels = 0;
+  uint64_t relay_ports_free = 0;
+  uint64_t connections = 0;
+};
+
+// Where the workers of one daemon publish their snapshots (each worker on its tick and before it
+// renders), so /metrics served by any worker shows the whole server. Thread-safe.
+class MetricsBoard {
+ public:
+  explicit MetricsBoard(size_t workers) : slots_(workers) {}
+  void publish(size_t worker, const WorkerSnapshot& snapshot);
+  [[nodiscard]] std::string render() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<WorkerSnapshot> slots_;
+};
+
+std::string render_metrics(const WorkerSnapshot& total, size_t workers);
 
 struct UdpSocket;       // defined in worker.cpp
 struct StreamListener;  // defined in worker.cpp
@@ -55,8 +100,12 @@ class Worker final : public turn::Outbox,
   // Closes every handle; the loop then runs out.
   void stop();
   [[nodiscard]] std::vector<std::string> listener_names() const;
-  // A reloaded certificate: new TLS connections use it, open ones keep theirs.
-  void set_tls(SSL_CTX* tls) noexcept { setup_.tls = tls; }
+  // A reloaded certificate: new TLS connections use it, open ones keep theirs. The worker holds
+  // its own reference (SSL_CTX_up_ref), so the caller may free its copy at once.
+  void set_tls(SSL_CTX* tls) noexcept;
+  // Runs `task` on this worker's loop thread; callable from any thread (reload, shutdown).
+  void post(std::function<void()> task);
+  [[nodiscard]] WorkerSnapshot snapshot() const;
   [[nodiscard]] const turn::Server& server() const noexcept { return server_; }
 
   // turn::Outbox
@@ -67,6 +116,8 @@ class Worker final : public turn::Outbox,
                                     const turn::RelayRequest& request) override;
   void close(turn::AllocationId owner) override;
   void release_reservation(Family family, uint16_t port) override;
+  void share_reservation(uint64_t token, Family family, uint16_t port) override;
+  std::optional<std::pair<Family, uint16_t>> take_shared_reservation(uint64_t token) override;
   // turn::Observer
   void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
                              std::string_view username) override;
@@ -76,7 +127,7 @@ class Worker final : public turn::Outbox,
 
   // Called from libuv callbacks (worker.cpp).
   void on_listener_datagram(UdpSocket& socket, ByteView bytes, const sockaddr* from);
-  void on_relay_datagram(UdpSocket& socket, size_t length, const sockaddr* from);
+  void on_relay_datagram(UdpSocket& socket, uint8_t* payload, size_t length, const sockaddr* from);
   uv_buf_t receive_buffer(bool relay) noexcept;
   void on_connection(StreamListener& listener);
 
@@ -100,25 +151,19 @@ class Worker final : public turn::Outbox,
 
  private:
   [[nodiscard]] Now now() const noexcept;
-  UdpSocket* bind_udp(const SocketAddress& address, int& error);
+  UdpSocket* bind_udp(const SocketAddress& address, bool shared, int& error);
   void start_stream_listener(const config::Listener& listener);
   bool log_allowed() noexcept;
 
-  struct Counters {
-    uint64_t connections_accepted[3] = {};  // by Transport
-    uint64_t tls_handshakes = 0;
-    uint64_t tls_failures = 0;
-    uint64_t stream_timeouts = 0;
-    uint64_t stream_garbage = 0;
-    uint64_t stream_drops = 0;  // data dropped because a client's write queue was full
-    uint64_t udp_send_errors = 0;
-  };
-
   uv_loop_t* loop_;
   WorkerSetup setup_;
-  Counters counters_;
+  WorkerCounters counters_;
+  uv_async_t* async_ = nullptr;
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;
   turn::Server server_;
-  turn::RelayPortPool ports_;
+  std::unique_ptr<SharedRelayPorts> own_ports_;  // when no shared one was given
+  SharedRelayPorts& ports_;
   std::vector<UdpSocket*> listeners_;
   std::vector<StreamListener*> stream_listeners_;
   std::unordered_map<uint64_t, StreamConnection*> connections_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "turnpike/util/bytes.h"
 #include "turnpike/util/socket_address.h"
@@ -42,7 +43,14 @@ class RelayAllocator {
   virtual ~RelayAllocator() = default;
   virtual std::optional<SocketAddress> open(AllocationId owner, const RelayRequest& request) = 0;
   virtual void close(AllocationId owner) = 0;
+  // Frees a held port that was not redeemed (no-op if it was redeemed meanwhile).
   virtual void release_reservation(Family family, uint16_t port) = 0;
+  // With several workers, the second Allocate of a pair may reach another worker: reservations
+  // are also registered where every worker can redeem them. Defaults: nothing is shared.
+  virtual void share_reservation(uint64_t /*token*/, Family /*family*/, uint16_t /*port*/) {}
+  virtual std::optional<std::pair<Family, uint16_t>> take_shared_reservation(uint64_t /*token*/) {
+    return std::nullopt;
+  }
 };
 
 enum class AuthFailure : uint8_t {

@@ -20,8 +20,9 @@ class RelayPortPool {
   // An even port whose successor is free too: the port is marked in use, the successor reserved
   // (EVEN-PORT with R=1). nullopt when no such pair is left.
   std::optional<uint16_t> acquire_pair();
-  bool reserve(uint16_t port);  // free -> reserved
-  void release(uint16_t port);  // in use or reserved -> free
+  bool reserve(uint16_t port);              // free -> reserved
+  void release(uint16_t port);              // in use or reserved -> free
+  void release_if_reserved(uint16_t port);  // reserved -> free (a redeemed port stays in use)
   // The transport could not bind this port (another process has it): leave it marked in use for
   // now and let the caller try another.
   [[nodiscard]] size_t free_count() const noexcept { return free_; }

@@ -106,6 +106,12 @@ class Server {
   void relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload, const Now& now,
                      bool policy_checked);
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
+  // Our own relays, in their advertised or local form (any worker's: the port range is shared).
+  [[nodiscard]] bool is_own_relay(const SocketAddress& address) const noexcept;
+  // The local (bind) form of one of our relayed addresses: where the kernel delivers it.
+  [[nodiscard]] SocketAddress local_form(const SocketAddress& relayed) const noexcept;
+  // The advertised form of a source that is one of our relay sockets (the reverse mapping).
+  [[nodiscard]] SocketAddress public_form(const SocketAddress& source) const noexcept;
   void delete_allocation(AllocationId id, std::string_view reason);
 
   void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
@@ -116,7 +122,8 @@ class Server {
   void send_success(Request& req, stun::MessageBuilder& builder);
   void send(Request& req, stun::MessageBuilder& builder);  // adds integrity (if any) + FINGERPRINT
   uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
-  void release_reservation(Allocation& allocation);
+  void release_reservation(Allocation& allocation);  // the port goes back to the pool
+  void forget_reservation(Allocation& allocation);   // the port was handed to a new relay
   uint64_t next_random() noexcept;
 
   ServerConfig config_;

@@ -28,6 +28,14 @@ struct ServerConfig {
   // false (default): accept 0x4000-0x7FFF; true: only the RFC 8656 range (others get 400).
   bool strict_channel_numbers = false;
   bool ipv6_relay = false;  // an IPv6 relay address is configured (RFC 6156)
+  // The relay sockets of the whole server (all workers) bind to these addresses and ports. A peer
+  // address among them is one of our own relays: allowed whatever the peer filter says, and
+  // reached on the local address, never through the public one (RFC 8656 §21.2.2's deny-list
+  // aside, cloud 1:1 NAT drops hairpinned packets).
+  std::optional<IpAddress> relay_ipv4;
+  std::optional<IpAddress> relay_ipv6;
+  uint16_t relay_port_min = 49152;
+  uint16_t relay_port_max = 65535;
   // Public addresses reported in XOR-RELAYED-ADDRESS when relays bind behind 1:1 NAT.
   std::optional<IpAddress> advertised_ipv4;
   std::optional<IpAddress> advertised_ipv6;
