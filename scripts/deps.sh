@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libhttp-parser-dev libsystemd-dev
   coturn python3 clang-format openssl curl
   chromium libnss3-tools iptables iproute2
+  python3-aiortc python3-av python3-numpy  # tests/e2e/aiortc: aiortc client-matrix tests
+  systemd python3-yaml file  # tests/ops: systemd-analyze verify, YAML checks, CPack shlibdeps
 )
 
 # Browser e2e tests (tests/e2e): playwright-core from npm with the machine's Node.js (never
