@@ -7,24 +7,16 @@
 namespace turnpike {
 namespace {
 
-std::vector<uint8_t> header(uint8_t ver_cmd, uint8_t fam, std::vector<uint8_t> body) {
-  std::vector<uint8_t> h = {0x0D,
-                            0x0A,
-                            0x0D,
-                            0x0A,
-                            0x00,
-                            0x0D,
-                            0x0A,
-                            0x51,
-                            0x55,
-                            0x49,
-                            0x54,
-                            0x0A,
-                            ver_cmd,
-                            fam,
-                            static_cast<uint8_t>(body.size() >> 8),
-                            static_cast<uint8_t>(body.size())};
-  h.insert(h.end(), body.begin(), body.end());
+std::vector<uint8_t> header(uint8_t ver_cmd, uint8_t fam, const std::vector<uint8_t>& body) {
+  static constexpr uint8_t kSignature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                             0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+  std::vector<uint8_t> h(16 + body.size(), 0);
+  for (size_t i = 0; i < 12; ++i) h[i] = kSignature[i];
+  h[12] = ver_cmd;
+  h[13] = fam;
+  h[14] = static_cast<uint8_t>(body.size() >> 8);
+  h[15] = static_cast<uint8_t>(body.size());
+  for (size_t i = 0; i < body.size(); ++i) h[16 + i] = body[i];
   return h;
 }
 
