@@ -205,7 +205,11 @@ class Daemon {
     try {
       if (auto fresh = reload_source_()) {
         Reloadable r = load_reloadable(*fresh);
-        service_->update(http::make_service_config(*fresh));
+        // Listeners are not reloaded (sockets stay bound): the endpoint keeps advertising the
+        // ones that really run.
+        http::ServiceConfig service = http::make_service_config(*fresh);
+        service.ports = http::listener_ports(config_.listeners);
+        service_->update(std::move(service));
         hand_to_workers(r.credentials, r.peer_filter, r.tls ? r.tls->get() : nullptr);
         if (r.tls) tls_ = std::move(r.tls);
         spdlog::info("reload done ({} REST secret(s), {} static user(s))",

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -22,6 +23,8 @@ int print_errors(const std::vector<std::string>& errors) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A client that closes while we write must cost an EPIPE on that connection, never the process.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"turnpiked - TURN/STUN relay server (RFC 8489, RFC 8656)", "turnpiked"};
   std::string config_path = "/etc/turnpike/turnpike.json";
   std::string log_level;

@@ -115,7 +115,15 @@ std::optional<Response> read_params(const Request& request, Params& params) {
 
 // A requested ttl in seconds: 1 or more; beyond max_ttl it is cut to max_ttl.
 std::optional<uint32_t> parse_ttl(std::string_view text, uint32_t max_ttl) {
-  if (text.empty() || text.size() > kMaxTtlDigits) return std::nullopt;
+  if (text.empty()) return std::nullopt;
+  if (text.size() > kMaxTtlDigits) {  // too many digits for a number: a (very) long ttl, cut
+    const bool digits =
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool zero = text.find_first_not_of('0') == std::string_view::npos;
+    if (!digits || zero) return std::nullopt;
+    if (text.find_first_not_of('0') + kMaxTtlDigits < text.size()) return max_ttl;
+    text.remove_prefix(text.find_first_not_of('0'));
+  }
   uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value == 0) return std::nullopt;

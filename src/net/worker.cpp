@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <chrono>
 #include <stdexcept>
 
@@ -410,6 +411,8 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
   std::optional<IpAddress> ip =
       request.family == Family::kIPv4 ? std::optional(setup_.relay_ipv4) : setup_.relay_ipv6;
   if (!ip) return std::nullopt;
+  std::array<uint16_t, 16> busy{};
+  size_t busy_count = 0;
   for (int attempt = 0; attempt < 16; ++attempt) {
     std::optional<uint16_t> port;
     if (request.port != 0) {
@@ -419,22 +422,28 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
     } else {
       port = ports_.acquire(request.even_port);
     }
-    if (!port) return std::nullopt;
+    if (!port) break;
     int error = 0;
     UdpSocket* s = bind_udp(SocketAddress{*ip, *port}, false, error);
     if (s == nullptr) {
-      // EADDRINUSE: another process holds it; the port stays marked in use and we try another.
-      if (error != UV_EADDRINUSE) ports_.release(*port);
       if (request.reserve_next) ports_.release(static_cast<uint16_t>(*port + 1));
-      if (request.port != 0) return std::nullopt;
-      continue;
+      // EADDRINUSE: another process (or the kernel's ephemeral ports) holds it right now. Keep it
+      // out of this search, then give it back: it is tried again another time, never lost.
+      if (error == UV_EADDRINUSE && request.port == 0 && busy_count < busy.size()) {
+        busy[busy_count++] = *port;
+        continue;
+      }
+      ports_.release(*port);
+      break;
     }
+    for (size_t i = 0; i < busy_count; ++i) ports_.release(busy[i]);
     s->relay = true;
     s->owner = owner;
     if (relays_.size() <= owner.index) relays_.resize(owner.index + 1, nullptr);
     relays_[owner.index] = s;
     return s->local;
   }
+  for (size_t i = 0; i < busy_count; ++i) ports_.release(busy[i]);
   return std::nullopt;
 }
 

@@ -4,6 +4,11 @@
 // Opens two pages (two WebRTC peers) in one headless Chromium, both with
 // iceTransportPolicy 'relay' and exactly one TURN server (--turn-url), relays signaling between
 // them, and checks:
+//   - with --credentials-url (the normal mode): each page FETCHES its ICE servers from
+//     turnpiked's HTTPS credential endpoint with "Authorization: Bearer <--api-key>", as a web
+//     app would (cross-origin from http://localhost, so with a real CORS preflight), keeps only
+//     the turns: URLs, and that list must be exactly [--turn-url]; with --rest-secret too, the
+//     minted credential must be base64(HMAC-SHA1(secret, username));
 //   - both peers reach connectionState 'connected';
 //   - the selected candidate pair's local candidate is a relay candidate with the expected
 //     relayProtocol (--expect-relay-protocol, 'tls' for turns:...?transport=tcp) on both peers;
@@ -15,7 +20,9 @@
 // 2 on usage errors. A watchdog bounds the whole run (--timeout seconds).
 //
 // Usage: node browser_relay.mjs --turn-url turns:127.0.0.1:443?transport=tcp
-//          --username U --credential P [--expect-relay-protocol tls] [--launcher /path/to/exe]
+//          (--credentials-url https://127.0.0.1:443/turn-credentials --api-key K [--rest-secret S]
+//           | --username U --credential P | --rest-secret S)
+//          [--expect-relay-protocol tls] [--launcher /path/to/exe]
 //          [--home DIR] [--profile DIR] [--min-fps 10] [--measure-seconds 5] [--timeout 75]
 
 import {readFileSync, mkdtempSync, rmSync} from 'node:fs';
@@ -40,6 +47,8 @@ try {
       'username': {type: 'string'},
       'credential': {type: 'string'},
       'rest-secret': {type: 'string'},
+      'credentials-url': {type: 'string'},
+      'api-key': {type: 'string'},
       'rest-user': {type: 'string', default: 'e2e'},
       'chromium': {type: 'string', default: '/usr/bin/chromium'},
       'launcher': {type: 'string'},
@@ -63,12 +72,18 @@ try {
 const turnUrl = opts['turn-url'] || usage('--turn-url is required');
 let username = opts.username;
 let credential = opts.credential;
-if (opts['rest-secret']) {
+const credentialsUrl = opts['credentials-url'];
+if (credentialsUrl && !opts['api-key']) usage('--credentials-url needs --api-key');
+if (credentialsUrl) {
+  // Fetched by the pages; --rest-secret (if given) only verifies what they get.
+} else if (opts['rest-secret']) {
   // TURN REST API credential: username "<expiry>:<user>", password base64(HMAC-SHA1(secret, username)).
   username = `${Math.floor(Date.now() / 1000) + 3600}:${opts['rest-user']}`;
   credential = createHmac('sha1', opts['rest-secret']).update(username).digest('base64');
 }
-if (!username || !credential) usage('give --username and --credential, or --rest-secret');
+if (!credentialsUrl && (!username || !credential)) {
+  usage('give --credentials-url and --api-key, --username and --credential, or --rest-secret');
+}
 const minFps = Number(opts['min-fps']);
 const warmupS = Number(opts['warmup-seconds']);
 const measureS = Number(opts['measure-seconds']);
@@ -186,6 +201,15 @@ async function main() {
     return route.abort('blockedbyclient');
   });
 
+  // Chromium's Local Network Access: a page whose address space is "public" (ours is served by
+  // Playwright, not from an IP address) may reach loopback/private addresses (the test server:
+  // 127.0.0.x, or 10.213.x.1 in the namespace scenario) only with the user's permission. Grant
+  // it to the test page's origin alone, as the user of an intranet app would. A real deployment
+  // (public page, public TURN server) never asks.
+  if (credentialsUrl) {
+    await browserContext.grantPermissions(['local-network-access'], {origin: new URL(pageUrl).origin});
+  }
+
   const offerer = pages.offerer = browserContext.pages()[0] || await browserContext.newPage();
   const answerer = pages.answerer = await browserContext.newPage();
   for (const [role, page] of Object.entries(pages)) {
@@ -204,16 +228,62 @@ async function main() {
     });
     await page.goto(pageUrl);
   }
+  // The pages are loaded: stop intercepting. With a route installed, Playwright answers CORS
+  // preflights itself (permissively), so the credential fetch below would not test turnpiked's
+  // CORS handling; without routes every request goes to the network as in a real browser (the
+  // pages load nothing else).
+  await browserContext.unroute('**/*');
   const secure = await offerer.evaluate(() => window.isSecureContext);
   if (!secure) {
     console.log('FAIL: page is not a secure context (getUserMedia unavailable)');
     return false;
   }
 
-  const cfg = {iceServers: [{urls: [turnUrl], username, credential}]};
+  const cfgs = {};
+  if (credentialsUrl) {
+    // Each page asks the credential endpoint itself, as each client of a real app would.
+    for (const role of ['answerer', 'offerer']) {
+      const f = await pages[role].evaluate(([u, k]) => window.tp.fetchIceServers(u, k),
+                                           [credentialsUrl, opts['api-key']]);
+      results.credentials = results.credentials || {};
+      results.credentials[role] = {status: f.status, ms: f.ms !== undefined ? Math.round(f.ms) : null};
+      say(`${role}: fetch ${credentialsUrl} from origin ${f.origin} -> ` +
+          (f.status !== undefined ? `HTTP ${f.status} in ${f.ms.toFixed(0)} ms` : `error ${f.error}`));
+      if (!check(f.ok && f.status === 200, `${role}: page fetched its ICE servers over HTTPS (CORS, bearer key)`,
+                 f.ok ? `HTTP ${f.status}` : (f.error || `HTTP ${f.status}`))) {
+        await dumpPages();
+        return false;
+      }
+      say(`${role}: username ${f.username}, ttl ${f.ttl}, expiresAt ${f.expiresAt}, urls ${f.allUrls.join(' ')}`);
+      check(/^application\/json/.test(f.contentType || '') && f.cacheControl === 'no-store',
+            `${role}: credential response is JSON with Cache-Control: no-store`,
+            `${f.contentType}; ${f.cacheControl}`);
+      const kept = f.iceServers.flatMap(s => s.urls);
+      check(f.iceServers.length === 1 && kept.length === 1 && kept[0] === turnUrl,
+            `${role}: the only turns: URL returned is ${turnUrl}`, kept.join(' ') || 'none');
+      const s = f.iceServers[0] || {};
+      const m = /^(\d+):(.+)$/.exec(s.username || '');
+      const now = Math.floor(Date.now() / 1000);
+      check(m && Number(m[1]) > now + 60 && s.username === f.username,
+            `${role}: username is "<expiry>:<label>" with the expiry in the future`,
+            `${s.username} (now ${now})`);
+      if (opts['rest-secret'] && s.username) {
+        const expect = createHmac('sha1', opts['rest-secret']).update(s.username).digest('base64');
+        check(s.credential === expect, `${role}: credential == base64(HMAC-SHA1(rest secret, username))`);
+      }
+      if (!results.ok) {
+        await dumpPages();
+        return false;
+      }
+      cfgs[role] = {iceServers: f.iceServers};
+      username = s.username;
+    }
+  } else {
+    cfgs.answerer = cfgs.offerer = {iceServers: [{urls: [turnUrl], username, credential}]};
+  }
   say(`iceServers: ${turnUrl} (username ${username}), iceTransportPolicy relay`);
-  await answerer.evaluate(c => window.tp.init('answerer', c), cfg);
-  await offerer.evaluate(c => window.tp.init('offerer', c), cfg);
+  await answerer.evaluate(c => window.tp.init('answerer', c), cfgs.answerer);
+  await offerer.evaluate(c => window.tp.init('offerer', c), cfgs.offerer);
 
   // Wait for 'connected' on both sides (or a terminal failure).
   const connectTimeout = Math.max(5, Math.min(30, timeoutS - 25)) * 1000;
@@ -330,6 +400,10 @@ async function main() {
   console.log('');
   console.log(`==== ${label} summary ====`);
   console.log(`  TURN server        : ${turnUrl}`);
+  if (credentialsUrl) {
+    console.log(`  ICE servers from   : ${credentialsUrl} (fetched by each page: ` +
+      Object.entries(results.credentials).map(([r, c]) => `${r} HTTP ${c.status} in ${c.ms} ms`).join(', ') + ')');
+  }
   console.log(`  browser            : Chromium ${version}`);
   console.log(`  setup time         : ${setupMs.toFixed(0)} ms (createOffer -> connectionState 'connected')`);
   console.log(`  selected pair      : offerer  ${results.pair.offerer}`);
@@ -344,7 +418,8 @@ async function main() {
   console.log(`  datachannel        : ${messageCount + 1} messages each way, RTT ${results.dcRttMs !== null && results.dcRttMs !== undefined ? results.dcRttMs.toFixed(1) + ' ms' : '?'}`);
   console.log(`  result             : ${results.ok ? 'PASS' : 'FAIL'}`);
   if (!results.ok) await dumpPages();
-  console.log('E2E_RESULT ' + JSON.stringify({label, ok: results.ok, turnUrl, setupMs: Math.round(setupMs),
+  console.log('E2E_RESULT ' + JSON.stringify({label, ok: results.ok, turnUrl, credentialsUrl: credentialsUrl || null,
+    credentialFetch: results.credentials || null, setupMs: Math.round(setupMs),
     fps: Number(fps.toFixed(2)), packetsLost: results.packetsLost, packetsReceived: results.packetsReceived,
     pair: results.pair, dcRttMs: results.dcRttMs}));
   return results.ok;

@@ -13,6 +13,8 @@
 # - a throwaway CA + server certificate with IP SANs, trusted only in a temporary HOME's NSS
 #   database (the one Chromium reads), never system-wide;
 # - daemon config generation, start (waits for "turnpiked ready"), stop (SIGTERM, expects exit 0);
+# - the HTTPS credential endpoint the pages fetch their ICE servers from (an API key, CORS for
+#   the page's origin), checked with curl first, and its request counters from /metrics;
 # - cleanup stack run by the EXIT trap.
 
 E2E_SKIP=77
@@ -20,6 +22,11 @@ E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$E2E_DIR/../.." && pwd)"
 E2E_REALM="turnpike.test"
 E2E_REST_SECRET="e2e-rest-secret-$RANDOM$RANDOM"
+E2E_API_LABEL="e2e-web"
+E2E_API_KEY="e2e-browser-api-key-$RANDOM$RANDOM$RANDOM"
+# The origin of the test page (browser_relay.mjs serves it as http://localhost/turnpike-e2e/...):
+# its fetch to https://<server>:443 is cross-origin, so the daemon must allow it (CORS).
+E2E_PAGE_ORIGIN="http://localhost"
 CHROMIUM="${TURNPIKE_E2E_CHROMIUM:-/usr/bin/chromium}"
 
 e2e_log() { printf '[%s %s] %s\n' "${E2E_NAME:-e2e}" "$(date +%T)" "$*"; }
@@ -73,6 +80,7 @@ e2e_check_prereqs() {
   command -v certutil >/dev/null 2>&1 || e2e_missing "certutil not found (apt-get install libnss3-tools)"
   command -v openssl >/dev/null 2>&1 || e2e_missing "openssl not found"
   command -v flock >/dev/null 2>&1 || e2e_missing "flock not found (util-linux)"
+  command -v curl >/dev/null 2>&1 || e2e_missing "curl not found (apt-get install curl; scripts/deps.sh)"
   [ -f "$E2E_DIR/node_modules/playwright-core/package.json" ] ||
     e2e_missing "playwright-core not installed in tests/e2e/node_modules (run scripts/deps.sh, or: cd tests/e2e && npm ci)"
 }
@@ -126,6 +134,7 @@ e2e_reserve_ports() {
         E2E_RELAY_MAX=$((base + 79))
         E2E_UDP_PORT=$((base + 98))
         E2E_TCP_PORT=$((base + 97))
+        E2E_HTTP_PORT=$((base + 95))  # TCP: the "http" listener with /metrics (127.0.0.1)
         return 0
       fi
     fi
@@ -210,17 +219,85 @@ e2e_check_tls() {
   e2e_log "TLS on $addr:$port: $(grep -E '^(Protocol version|Ciphersuite|Verification)' <<<"$out" | tr '\n' ' ')"
 }
 
+# ---- the credential endpoint ---------------------------------------------------------------
+# e2e_check_credentials ADDR CA [CMD_PREFIX...] : what the pages will do, with curl (verifying the
+# server against the test CA): GET https://ADDR:443/turn-credentials with the API key -> 200 JSON
+# listing turns:ADDR:443?transport=tcp, and a CORS preflight from the page's origin -> 204 with
+# Access-Control-Allow-Origin. CMD_PREFIX runs curl elsewhere (inside a namespace).
+e2e_check_credentials() {
+  local addr="$1" ca="$2" url body code head; shift 2
+  url="https://$addr:443/turn-credentials"
+  body="$("$@" curl -sS --max-time 10 --cacert "$ca" -H "Authorization: Bearer $E2E_API_KEY" \
+          -w '\n%{http_code}' "$url" 2>&1)"
+  code="${body##*$'\n'}"; body="${body%$'\n'*}"
+  if [ "$code" != 200 ] || ! grep -qF "\"turns:$addr:443?transport=tcp\"" <<<"$body"; then
+    e2e_log "GET $url with the API key: HTTP $code: ${body:0:300}"
+    return 1
+  fi
+  e2e_log "credentials: GET $url -> 200, username $(sed -n 's/.*"username":"\([^"]*\)".*/\1/p' <<<"$body")"
+  head="$("$@" curl -sS --max-time 10 --cacert "$ca" -X OPTIONS -o /dev/null -D - \
+          -H "Origin: $E2E_PAGE_ORIGIN" -H "Access-Control-Request-Method: GET" \
+          -H "Access-Control-Request-Headers: authorization" "$url" 2>&1 | tr -d '\r')"
+  if ! grep -q "^HTTP/[0-9.]* 204" <<<"$head" ||
+     ! grep -qix "access-control-allow-origin: $E2E_PAGE_ORIGIN" <<<"$head"; then
+    e2e_log "CORS preflight from $E2E_PAGE_ORIGIN to $url:"
+    sed 's/^/    /' <<<"$head" | head -15
+    return 1
+  fi
+  e2e_log "credentials: CORS preflight from $E2E_PAGE_ORIGIN -> 204, Access-Control-Allow-Origin: $E2E_PAGE_ORIGIN"
+}
+
+# e2e_credential_counts : prints "<200s> <204s>", the credential endpoint's answers so far by
+# status (turnpike_credential_requests_total on the "http" listener's /metrics); returns 1 (and
+# says why) when /metrics cannot be read.
+e2e_credential_counts() {
+  local text
+  if ! text="$(curl -sS --fail --max-time 5 "http://127.0.0.1:$E2E_HTTP_PORT/metrics" 2>&1)"; then
+    local alive=no
+    [ -n "$E2E_DAEMON_PID" ] && kill -0 "$E2E_DAEMON_PID" 2>/dev/null && alive=yes
+    e2e_log "cannot read http://127.0.0.1:$E2E_HTTP_PORT/metrics (daemon running: $alive): $text" >&2
+    return 1
+  fi
+  awk '
+    /^turnpike_credential_requests_total\{status="200"\}/ { ok = $2 }
+    /^turnpike_credential_requests_total\{status="204"\}/ { pre = $2 }
+    END { printf "%d %d\n", ok, pre }' <<<"$text"
+}
+
+# e2e_check_browser_fetches BEFORE_200 BEFORE_204 : after the browser run, both pages' fetches
+# reached the daemon: exactly 2 more 200s, at least 1 more 204 (Chromium may reuse the first
+# page's preflight for the second). Returns 1 otherwise.
+e2e_check_browser_fetches() {
+  local counts ok pre
+  counts="$(e2e_credential_counts)" || return 1
+  read -r ok pre <<<"$counts"
+  e2e_log "credential endpoint answered the browser: $((ok - $1)) x 200, $((pre - $2)) x 204 (preflight)"
+  if [ $((ok - $1)) -ne 2 ] || [ $((pre - $2)) -lt 1 ]; then
+    e2e_log "FAIL: expected 2 credential requests and >= 1 preflight from the browser"
+    return 1
+  fi
+}
+
 # ---- daemon --------------------------------------------------------------------------------
-# e2e_write_config FILE LISTENERS_JSON [TLS=1]
+# e2e_write_config FILE LISTENERS_JSON [TLS=1] [CREDENTIALS_HOST]
+# With CREDENTIALS_HOST, the credential endpoint is enabled (API key $E2E_API_KEY, label
+# $E2E_API_LABEL, CORS for $E2E_PAGE_ORIGIN, URLs for that host: it is served on the tls
+# listeners) and an "http" listener on 127.0.0.1:$E2E_HTTP_PORT serves /metrics.
 e2e_write_config() {
-  local file="$1" listeners="$2" tls="${3:-0}" tls_json=""
+  local file="$1" listeners="$2" tls="${3:-0}" cred_host="${4:-}" tls_json="" cred_json=""
   if [ "$tls" = 1 ]; then
     tls_json="\"tls\": {\"certificate\": \"$E2E_WORK/certs/server.pem\", \"private_key\": \"$E2E_WORK/certs/server.key\", \"handshake_timeout\": 10},"
+  fi
+  if [ -n "$cred_host" ]; then
+    listeners="${listeners%]}, {\"transport\": \"http\", \"address\": \"127.0.0.1\", \"port\": $E2E_HTTP_PORT}]"
+    cred_json="\"credentials\": {\"api_keys\": [{\"label\": \"$E2E_API_LABEL\", \"key\": \"$E2E_API_KEY\"}],
+                  \"hosts\": [\"$cred_host\"], \"cors_origins\": [\"$E2E_PAGE_ORIGIN\"], \"ttl\": 3600},"
   fi
   cat > "$file" <<EOF
 {
   "listeners": $listeners,
   $tls_json
+  $cred_json
   "relay": {"address": "127.0.0.1", "port_min": $E2E_RELAY_MIN, "port_max": $E2E_RELAY_MAX},
   "auth": {"realm": "$E2E_REALM", "static_users": {"alice": "alice-pass"},
            "rest_secrets": ["$E2E_REST_SECRET"]},
@@ -275,6 +352,14 @@ e2e_kill_daemon() {
 e2e_stop_daemon() {
   local i rc
   [ -n "$E2E_DAEMON_PID" ] || return 1
+  if ! kill -0 "$E2E_DAEMON_PID" 2>/dev/null; then  # died on its own before we stopped it
+    wait "$E2E_DAEMON_PID"; rc=$?
+    E2E_DAEMON_PID=""
+    local how=""
+    [ "$rc" -gt 128 ] && how=" (killed by signal $((rc - 128)): $(kill -l $((rc - 128)) 2>/dev/null))"
+    e2e_log "daemon had already exited before SIGTERM: code $rc$how"
+    return 1
+  fi
   kill -TERM "$E2E_DAEMON_PID" 2>/dev/null
   for ((i = 0; i < 100; i++)); do
     kill -0 "$E2E_DAEMON_PID" 2>/dev/null || break

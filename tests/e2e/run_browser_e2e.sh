@@ -3,10 +3,13 @@
 #
 # Two headless Chromium peers (Playwright, /usr/bin/chromium) with iceTransportPolicy 'relay' and
 # ONLY turns:<addr>:443?transport=tcp in iceServers open a DataChannel (messages both ways) and
-# send a 640x480 fake-camera video track at 30 fps through turnpiked. Passes when the selected
-# candidate pair is relay over TLS on both peers, the receiver decodes >= 10 fps, and the daemon
-# exits 0 on SIGTERM afterwards. Prints fps, setup time, packetsLost/packetsReceived and the
-# selected pair.
+# send a 640x480 fake-camera video track at 30 fps through turnpiked. Each page gets its ICE
+# servers as a web app would: it fetches https://<addr>:443/turn-credentials (the same port as
+# TURN/TLS) with a bearer API key, cross-origin with a CORS preflight, and keeps the turns: URL.
+# Passes when both fetches succeed (and reached the daemon: its request counters moved), the
+# selected candidate pair is relay over TLS on both peers, the receiver decodes >= 10 fps, and the
+# daemon exits 0 on SIGTERM afterwards. Prints fps, setup time, packetsLost/packetsReceived and
+# the selected pair.
 #
 # The TLS certificate comes from a throwaway CA created here and trusted only in a temporary
 # HOME's NSS database. The daemon listens on <addr>:443 (127.0.0.1, or 127.0.0.2.. if 443 is taken
@@ -51,7 +54,7 @@ if [ "$transport" = tls ]; then
   listeners="$listeners, {\"transport\": \"tls\", \"address\": \"$tls_addr\", \"port\": 443}]"
   turn_url="turns:$tls_addr:443?transport=tcp"
   expect=tls
-  e2e_write_config "$E2E_WORK/turnpike.json" "$listeners" 1
+  e2e_write_config "$E2E_WORK/turnpike.json" "$listeners" 1 "$tls_addr"
 else
   listeners="$listeners]"
   turn_url="turn:127.0.0.1:$E2E_UDP_PORT?transport=udp"
@@ -66,14 +69,26 @@ case $? in
   *) e2e_fail "turnpiked did not start" ;;
 esac
 
+# tls: the pages fetch credentials from the daemon; udp (development mode): the driver mints them.
+cred_args=()
 if [ "$transport" = tls ]; then
   e2e_check_tls "$tls_addr" 443 "$E2E_WORK/certs/ca.pem" ||
     { e2e_print_daemon_log 40; e2e_fail "TLS handshake with turnpiked on $tls_addr:443 failed"; }
+  e2e_check_credentials "$tls_addr" "$E2E_WORK/certs/ca.pem" ||
+    { e2e_print_daemon_log 40; e2e_fail "the credential endpoint on $tls_addr:443 does not answer as the page needs"; }
+  cred_args=(--credentials-url "https://$tls_addr:443/turn-credentials" --api-key "$E2E_API_KEY")
+  read -r creds_200_before creds_204_before < <(e2e_credential_counts) ||
+    e2e_fail "cannot read the credential counters before the browser run"
 fi
 e2e_log "relay ports $E2E_RELAY_MIN-$E2E_RELAY_MAX on 127.0.0.1; TURN server $turn_url"
 browser_rc=0
-e2e_run_browser 75 --label loopback --turn-url "$turn_url" --rest-secret "$E2E_REST_SECRET" \
-  --expect-relay-protocol "$expect" || browser_rc=$?
+e2e_run_browser 75 --label loopback --turn-url "$turn_url" "${cred_args[@]}" \
+  --rest-secret "$E2E_REST_SECRET" --expect-relay-protocol "$expect" || browser_rc=$?
+
+if [ "$transport" = tls ]; then
+  # Both pages' fetches reached the daemon (its request counters moved).
+  e2e_check_browser_fetches "$creds_200_before" "$creds_204_before" || browser_rc=1
+fi
 
 daemon_ok=1
 e2e_stop_daemon || daemon_ok=0

@@ -2,8 +2,10 @@
 # turnpike end-to-end browser test, restricted-network scenario.
 #
 # The same browser test as run_browser_e2e.sh (two headless Chromium peers, relay only, ONLY a
-# turns:<server>:443?transport=tcp server), but Chromium runs inside a network namespace behind a
-# NAT router namespace whose firewall drops all UDP and every TCP port except 443:
+# turns:<server>:443?transport=tcp server, which each page fetches with its credentials from
+# https://<server>:443/turn-credentials: credentials and TURN share port 443), but Chromium runs
+# inside a network namespace behind a NAT router namespace whose firewall drops all UDP and
+# every TCP port except 443:
 #
 #   [ns tpk-e2e-K-br]              [ns tpk-e2e-K-rt]                         [root namespace]
 #   chromium  10.213.2K.2 --veth-- 10.213.2K.1 | 10.213.2K+1.2 --veth-- 10.213.2K+1.1 turnpiked
@@ -166,7 +168,7 @@ if [ "$transport" = tls ]; then
   listeners="$listeners, {\"transport\": \"tls\", \"address\": \"$SRV_ADDR\", \"port\": 443}]"
   turn_url="turns:$SRV_ADDR:443?transport=tcp"
   expect=tls
-  e2e_write_config "$E2E_WORK/turnpike.json" "$listeners" 1
+  e2e_write_config "$E2E_WORK/turnpike.json" "$listeners" 1 "$SRV_ADDR"
 else
   listeners="$listeners]"
   turn_url="turn:$SRV_ADDR:$E2E_UDP_PORT?transport=udp"
@@ -218,6 +220,8 @@ if [ "$transport" = tls ]; then
 fi
 if [ "$transport" = tls ]; then
   e2e_check_tls "$SRV_ADDR" 443 "$E2E_WORK/certs/ca.pem" in_br || proof_ok=0
+  # The credential endpoint, from the browser's namespace through the firewall (port 443 only).
+  e2e_check_credentials "$SRV_ADDR" "$E2E_WORK/certs/ca.pem" in_br || proof_ok=0
 fi
 if [ "$proof_ok" -ne 1 ]; then
   ipt_rt -L FORWARD -v -n -x | sed 's/^/    /'
@@ -233,17 +237,30 @@ exec ip netns exec '$NS_BR' '$CHROMIUM' "\$@"
 EOF
 chmod +x "$launcher"
 
+# tls: the pages fetch credentials from the daemon; udp (development mode): the driver mints them.
+cred_args=()
+if [ "$transport" = tls ]; then
+  cred_args=(--credentials-url "https://$SRV_ADDR:443/turn-credentials" --api-key "$E2E_API_KEY")
+  read -r creds_200_before creds_204_before < <(e2e_credential_counts) ||
+    e2e_fail "cannot read the credential counters before the browser run"
+fi
 e2e_log "relay ports $E2E_RELAY_MIN-$E2E_RELAY_MAX on 127.0.0.1; TURN server $turn_url"
 browser_rc=0
-e2e_run_browser 70 --label netns --launcher "$launcher" --turn-url "$turn_url" \
+e2e_run_browser 70 --label netns --launcher "$launcher" --turn-url "$turn_url" "${cred_args[@]}" \
   --rest-secret "$E2E_REST_SECRET" --expect-relay-protocol "$expect" || browser_rc=$?
+
+if [ "$transport" = tls ]; then
+  # Both pages' fetches reached the daemon (its request counters moved).
+  e2e_check_browser_fetches "$creds_200_before" "$creds_204_before" || browser_rc=1
+fi
 
 e2e_log "router firewall counters after the run (FORWARD chain, $NS_RT):"
 ipt_rt -L FORWARD -v -n -x | sed 's/^/    /'
 udp_dropped="$(ipt_rt -L FORWARD -v -n -x | awk '$3 == "DROP" && $4 == "17" {print $1; exit}')"
 tcp443_new="$(ipt_rt -L FORWARD -v -n -x | awk '$3 == "ACCEPT" && /dpt:443/ {print $1; exit}')"
 e2e_log "UDP packets dropped by the router: ${udp_dropped:-?}; new TCP connections forwarded to" \
-  "port 443: ${tcp443_new:-?} (2 probes + the browser's TURN/TLS connections)"
+  "port 443: ${tcp443_new:-?} (2 probes, 2 curl credential checks, the pages' HTTPS fetches and" \
+  "the browser's TURN/TLS connections)"
 
 daemon_ok=1
 e2e_stop_daemon || daemon_ok=0

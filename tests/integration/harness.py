@@ -1280,3 +1280,409 @@ def split_channel_data(wire: bytes) -> tuple[int, bytes, bytes]:
     """(channel, payload, padding) of one ChannelData frame as read from a stream."""
     channel, length = struct.unpack("!HH", wire[:4])
     return channel, wire[4:4 + length], wire[4 + length:]
+
+
+# --------------------------------------------------------------------------------------------
+# The HTTP(S) credential service (credentials.*, /healthz, /metrics), used by creds_https,
+# sighup_reload and metrics
+# --------------------------------------------------------------------------------------------
+
+import errno  # noqa: E402  (wait_peer_close above refers to it)
+import ipaddress  # noqa: E402
+import math  # noqa: E402
+import email.utils  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+
+API_KEY_LABEL = "it-app"
+API_KEY = "it-api-key-0123456789abcdef"  # >= 16 characters (credentials.api_keys[].key)
+HTTP_LISTENER_OFFSET = 95  # PortBlock base + 95: free in the block layout above
+
+
+def http_listener_port(block: PortBlock) -> int:
+    """A TCP port of the block for an "http" listener (not used by anything else)."""
+    return block.base + HTTP_LISTENER_OFFSET
+
+
+def credentials_block(api_keys: Optional[list] = None, **overrides) -> dict:
+    """A `credentials` config section: one API key (API_KEY_LABEL/API_KEY), hosts 127.0.0.1 and a
+    per-IP limit high enough for a test's own requests; keyword arguments replace keys."""
+    creds = {
+        "api_keys": [{"label": API_KEY_LABEL, "key": API_KEY}] if api_keys is None else api_keys,
+        "hosts": [LOOPBACK],
+        "rate_limit": {"per_ip_per_minute": 1000, "per_key_per_minute": 1000},
+    }
+    creds.update(overrides)
+    return creds
+
+
+def credentials_config(block: PortBlock, cert: str, key: str, credentials: Optional[dict] = None,
+                       http_listener: bool = False, tls_metrics: Optional[bool] = None,
+                       **overrides) -> dict:
+    """stream_config (UDP, TCP, TLS listeners) plus a `credentials` section; with http_listener,
+    an "http" listener on http_listener_port(block) with "metrics": true; tls_metrics sets the TLS
+    listener's "metrics" flag explicitly."""
+    cfg = stream_config(block, cert=cert, key=key, **overrides)
+    cfg["credentials"] = credentials_block() if credentials is None else credentials
+    if tls_metrics is not None:
+        for listener in cfg["listeners"]:
+            if listener["transport"] == "tls":
+                listener["metrics"] = tls_metrics
+    if http_listener:
+        cfg["listeners"].append({"transport": "http", "address": LOOPBACK,
+                                 "port": http_listener_port(block), "metrics": True})
+    return cfg
+
+
+def make_cert(workdir: str, name: str, cn: str) -> tuple[str, str]:
+    """Like make_self_signed_cert, with a chosen subject CN (a random serial, SAN IP:127.0.0.1).
+    The certificate is its own CA, so `curl --cacert <cert>` verifies the server with it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise Fatal("openssl not found (needed to make the test certificate)")
+    cert = os.path.join(workdir, f"{name}.crt")
+    key = os.path.join(workdir, f"{name}.key")
+    r = run_tool([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                  "-out", cert, "-days", "2", "-subj", f"/CN={cn}",
+                  "-addext", "subjectAltName=IP:127.0.0.1"], timeout_s=60)
+    if r.rc != 0 or not os.path.isfile(cert) or not os.path.isfile(key):
+        raise Fatal(f"openssl req failed (rc={r.rc}): {r.output.strip()[-300:]}")
+    return cert, key
+
+
+def cert_file_sha256(path: str) -> str:
+    """SHA-256 fingerprint (hex) of the first certificate in a PEM file."""
+    with open(path) as f:
+        pem = f.read()
+    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem[:end] + "\n")).hexdigest()
+
+
+def server_cert_sha256(server: tuple[str, int], timeout_s: float = 5.0) -> str:
+    """SHA-256 fingerprint (hex) of the certificate a fresh TLS connection to server presents."""
+    sock = connect_stream(server, tls=True, timeout_s=timeout_s)
+    try:
+        der = sock.getpeercert(binary_form=True)
+    finally:
+        sock.close()
+    if der is None:
+        raise Fatal(f"no certificate from {server[0]}:{server[1]}")
+    return hashlib.sha256(der).hexdigest()
+
+
+@dataclass
+class HttpResult:
+    status: Optional[int]          # None when curl failed (connection, TLS verification, timeout)
+    headers: dict                  # lower-case name -> value (the last one when repeated)
+    body: bytes
+    curl_rc: Optional[int]
+    curl_error: str
+
+    def header(self, name: str) -> Optional[str]:
+        return self.headers.get(name.lower())
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"curl failed (rc={self.curl_rc}): {self.curl_error.strip()[:200]}"
+        return f"HTTP {self.status} {self.text()[:300]!r}"
+
+
+def curl(url: str, cacert: Optional[str] = None, method: Optional[str] = None,
+         headers: Iterable[str] = (), data: Optional[str] = None, timeout_s: float = 10.0,
+         extra: Iterable[str] = (), quiet: bool = False) -> HttpResult:
+    """One HTTP(S) request with the curl binary (verifying the server against `cacert`).
+    headers are "Name: value" strings. Never follows redirects."""
+    exe = shutil.which("curl")
+    if exe is None:
+        raise Fatal("curl not found (scripts/deps.sh installs it)")
+    tmp = tempfile.mkdtemp(prefix="turnpike-curl-")
+    try:
+        head_path, body_path = os.path.join(tmp, "head"), os.path.join(tmp, "body")
+        cmd = [exe, "-sS", "--max-time", str(timeout_s), "-D", head_path, "-o", body_path,
+               "-w", "%{http_code}"]
+        if cacert is not None:
+            cmd += ["--cacert", cacert]
+        if method is not None:
+            cmd += ["-X", method]
+        for h in headers:
+            cmd += ["-H", h]
+        if data is not None:
+            cmd += ["--data-binary", data]
+        cmd += list(extra) + [url]
+        if not quiet:  # the interesting part of the command line, keys masked
+            shown = ["curl"] + [
+                (f"'{c.split(':', 1)[0]}: <key>'"
+                 if c.lower().startswith(("authorization:", "x-api-key:"))
+                 else f"'{c}'" if " " in c else c)
+                for c in cmd[cmd.index("%{http_code}") + 1:]]
+            print(f"  $ {' '.join(shown)}", flush=True)
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout_s + 10)
+        code = proc.stdout.decode().strip()
+        status = int(code) if proc.returncode == 0 and code.isdigit() and code != "000" else None
+        hdrs: dict = {}
+        if os.path.exists(head_path):
+            with open(head_path, "rb") as f:
+                blocks = f.read().decode("latin-1").replace("\r\n", "\n").strip().split("\n\n")
+            for line in blocks[-1].split("\n")[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    hdrs[name.strip().lower()] = value.strip()
+        body = b""
+        if os.path.exists(body_path):
+            with open(body_path, "rb") as f:
+                body = f.read()
+        return HttpResult(status, hdrs, body, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bearer(key: str = API_KEY) -> str:
+    return f"Authorization: Bearer {key}"
+
+
+def https_url(d: Daemon, path: str) -> str:
+    host, port = d.tls_address
+    return f"https://{host}:{port}{path}"
+
+
+def rfc3339_utc(unix_s: int) -> str:
+    return datetime.fromtimestamp(unix_s, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc2822_to_unix(text: str) -> Optional[int]:
+    try:
+        return int(email.utils.parsedate_to_datetime(text).timestamp())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def check_rest_credential(ctx: Context, what: str, username, password, secret: str, label: str,
+                          now_unix: Optional[int] = None, ttl: Optional[int] = None) -> Optional[int]:
+    """Checks a minted credential: username "<expiry>:<label>" and password
+    base64(HMAC-SHA1(secret, username)); with now_unix/ttl, that expiry is now + ttl (+-5 s).
+    Returns the expiry or None."""
+    ok = ctx.check(isinstance(username, str) and isinstance(password, str),
+                   f"{what}: username and password are strings", f"{username!r} / {password!r}")
+    if not ok:
+        return None
+    m = re.fullmatch(r"(\d+):(.+)", username)
+    ctx.check(m is not None and m.group(2) == label, f"{what}: username is \"<expiry>:{label}\"",
+              username)
+    if m is None:
+        return None
+    expiry = int(m.group(1))
+    ctx.check(password == rest_password(secret, username),
+              f"{what}: password == base64(HMAC-SHA1(secret, username)) computed here",
+              f"got {password!r}, expected {rest_password(secret, username)!r}")
+    if now_unix is not None and ttl is not None:
+        ctx.check(abs(expiry - (now_unix + ttl)) <= 5, f"{what}: expiry is now + {ttl} s",
+                  f"expiry {expiry}, now {now_unix}, difference {expiry - now_unix}")
+    return expiry
+
+
+# ---- Prometheus text exposition format 0.0.4 ----
+
+PROM_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
+_PROM_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_PROM_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_PROM_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Inf|NaN")
+
+
+class PromFormatError(ValueError):
+    pass
+
+
+@dataclass
+class PromFamily:
+    name: str
+    type: Optional[str] = None
+    help: Optional[str] = None
+    samples: list = field(default_factory=list)  # [(sample name, {label: value}, float)]
+
+
+def _prom_unescape(text: str, quote: bool, where: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            if i + 1 >= len(text):
+                raise PromFormatError(f"{where}: dangling backslash")
+            n = text[i + 1]
+            if n == "\\":
+                out.append("\\")
+            elif n == "n":
+                out.append("\n")
+            elif n == '"' and quote:
+                out.append('"')
+            else:
+                raise PromFormatError(f"{where}: invalid escape \\{n}")
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _prom_family_of(sample: str, families: dict) -> Optional[PromFamily]:
+    if sample in families:
+        return families[sample]
+    for suffix, types in (("_bucket", ("histogram",)), ("_sum", ("histogram", "summary")),
+                          ("_count", ("histogram", "summary"))):
+        if sample.endswith(suffix):
+            f = families.get(sample[:-len(suffix)])
+            if f is not None and f.type in types:
+                return f
+    return None
+
+
+def parse_prometheus(text: str, require_declared: bool = True) -> dict:
+    """Strict parser of the Prometheus text format 0.0.4. Returns {family name: PromFamily}.
+    Raises PromFormatError on: a line that is not '# HELP', '# TYPE', another comment or a sample;
+    a bad metric or label name, a bad escape, a duplicate label name, a value that is not a Go
+    float, a bad timestamp; HELP/TYPE given twice or TYPE after the family's samples; a TYPE
+    that is not a known type; a sample of a family whose samples already ended (families must be
+    contiguous); a duplicate series; a counter below 0; and, with require_declared, a sample
+    whose family has no TYPE line. The text must end with a newline."""
+    if text and not text.endswith("\n"):
+        raise PromFormatError("the text does not end with a newline")
+    families: dict = {}
+    order: list = []  # family names in the order their samples/metadata appear
+    series: set = set()
+    closed: set = set()
+    current: Optional[str] = None
+
+    def enter(name: str, where: str) -> PromFamily:
+        nonlocal current
+        if current != name:
+            if name in closed:
+                raise PromFormatError(f"{where}: family {name} appears again after other families")
+            if current is not None:
+                closed.add(current)
+            current = name
+        if name not in families:
+            families[name] = PromFamily(name)
+            order.append(name)
+        return families[name]
+
+    for lineno, line in enumerate(text.split("\n")[:-1] if text else [], 1):
+        where = f"line {lineno}"
+        if line.strip() == "":
+            continue
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) >= 2 and parts[1] in ("HELP", "TYPE"):
+                if len(parts) < 3 or not _PROM_NAME.fullmatch(parts[2]):
+                    raise PromFormatError(f"{where}: {parts[1]} without a valid metric name: {line!r}")
+                fam = enter(parts[2], where)
+                rest = parts[3] if len(parts) > 3 else ""
+                if parts[1] == "HELP":
+                    if fam.help is not None:
+                        raise PromFormatError(f"{where}: second HELP for {fam.name}")
+                    fam.help = _prom_unescape(rest, quote=False, where=where)
+                else:
+                    if fam.type is not None:
+                        raise PromFormatError(f"{where}: second TYPE for {fam.name}")
+                    if fam.samples:
+                        raise PromFormatError(f"{where}: TYPE for {fam.name} after its samples")
+                    if rest.strip() not in PROM_TYPES:
+                        raise PromFormatError(f"{where}: unknown type {rest!r} for {fam.name}")
+                    fam.type = rest.strip()
+            continue  # other comments are allowed
+        m = _PROM_NAME.match(line)
+        if m is None:
+            raise PromFormatError(f"{where}: no metric name: {line!r}")
+        name, pos = m.group(0), m.end()
+        labels: dict = {}
+        if pos < len(line) and line[pos] == "{":
+            pos += 1
+            while True:
+                while pos < len(line) and line[pos] == " ":
+                    pos += 1
+                if pos < len(line) and line[pos] == "}":
+                    pos += 1
+                    break
+                lm = _PROM_LABEL.match(line, pos)
+                if lm is None:
+                    raise PromFormatError(f"{where}: bad label name at column {pos + 1}: {line!r}")
+                lname, pos = lm.group(0), lm.end()
+                if line[pos:pos + 2] != '="':
+                    raise PromFormatError(f"{where}: expected =\" after label {lname}: {line!r}")
+                pos += 2
+                start = pos
+                while pos < len(line) and line[pos] != '"':
+                    pos += 2 if line[pos] == "\\" else 1
+                if pos >= len(line):
+                    raise PromFormatError(f"{where}: unterminated label value: {line!r}")
+                value = _prom_unescape(line[start:pos], quote=True, where=where)
+                pos += 1
+                if lname in labels:
+                    raise PromFormatError(f"{where}: label {lname} given twice")
+                labels[lname] = value
+                if pos < len(line) and line[pos] == ",":
+                    pos += 1
+                    continue
+                if pos < len(line) and line[pos] == "}":
+                    pos += 1
+                    break
+                raise PromFormatError(f"{where}: expected , or }} after a label value: {line!r}")
+        if pos >= len(line) or line[pos] not in " \t":
+            raise PromFormatError(f"{where}: no value after the metric: {line!r}")
+        fields = line[pos:].split()
+        if len(fields) not in (1, 2):
+            raise PromFormatError(f"{where}: expected 'value [timestamp]': {line!r}")
+        if not _PROM_FLOAT.fullmatch(fields[0]):
+            raise PromFormatError(f"{where}: value {fields[0]!r} is not a float")
+        value_f = float(fields[0].replace("Inf", "inf").replace("NaN", "nan"))
+        if len(fields) == 2 and not re.fullmatch(r"-?[0-9]+", fields[1]):
+            raise PromFormatError(f"{where}: timestamp {fields[1]!r} is not an integer")
+        fam = _prom_family_of(name, families)
+        if fam is None:
+            if require_declared:
+                raise PromFormatError(f"{where}: sample {name} belongs to no declared family (no TYPE)")
+            fam = PromFamily(name, "untyped")
+            families[name] = fam
+            order.append(name)
+        enter(fam.name, where)
+        if require_declared and fam.type is None:
+            raise PromFormatError(f"{where}: sample {name} before its family's TYPE line")
+        if fam.type == "counter" and not (value_f >= 0 or math.isnan(value_f)):
+            raise PromFormatError(f"{where}: counter {name} is negative ({fields[0]})")
+        key = (name, tuple(sorted(labels.items())))
+        if key in series:
+            raise PromFormatError(f"{where}: duplicate series {name}{labels}")
+        series.add(key)
+        fam.samples.append((name, labels, value_f))
+    return families
+
+
+def prom_value(families: dict, name: str, **labels) -> Optional[float]:
+    """The value of the sample `name` whose labels include `labels`; the sum when several match;
+    None when the family or every matching sample is absent."""
+    fam = _prom_family_of(name, families)
+    if fam is None:
+        return None
+    found = [v for n, l, v in fam.samples
+             if n == name and all(l.get(k) == str(val) for k, val in labels.items())]
+    return sum(found) if found else None
+
+
+def label_value_is_address(value: str) -> bool:
+    """Whether a label value is (or contains) an IP address or address:port."""
+    for token in re.split(r"[\s,;/\[\]]+", value):
+        for candidate in (token, token.rsplit(":", 1)[0]):
+            try:
+                ipaddress.ip_address(candidate)
+                return True
+            except ValueError:
+                pass
+    return bool(re.search(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", value))

@@ -1,0 +1,163 @@
+// turnpike peer --listen ADDR:PORT [...]: a UDP echo peer (like coturn's turnutils_peer). Every
+// datagram is sent straight back to its source; packets are counted. Stops on SIGINT/SIGTERM or
+// after --duration, then prints its counts (stdout; --json for one JSON object).
+#include <uv.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "commands.h"
+#include "net_util.h"
+
+namespace turnpike::cli {
+namespace {
+
+struct PeerOptions {
+  std::vector<std::string> listen;
+  double duration_s = 0;  // 0: until a signal
+  bool json = false;
+};
+
+struct PeerCounts {
+  uint64_t received = 0;
+  uint64_t echoed = 0;
+  uint64_t bytes = 0;
+  uint64_t send_failed = 0;
+};
+
+constexpr size_t kMaxTrackedSources = 65536;
+
+struct PeerState {
+  uv_loop_t loop{};
+  std::vector<std::unique_ptr<uv_udp_t>> sockets;
+  uv_signal_t sigint{};
+  uv_signal_t sigterm{};
+  uv_timer_t timer{};
+  std::vector<uint8_t> buffer = std::vector<uint8_t>(65536);
+  PeerCounts counts;
+  std::unordered_set<SocketAddress> sources;
+  bool stopping = false;
+};
+
+void alloc_cb(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* s = static_cast<PeerState*>(handle->data);
+  *buf = uv_buf_init(reinterpret_cast<char*>(s->buffer.data()),
+                     static_cast<unsigned>(s->buffer.size()));
+}
+
+void recv_cb(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned) {
+  auto* s = static_cast<PeerState*>(udp->data);
+  if (nread < 0 || addr == nullptr) return;  // errors (e.g. ICMP) and "nothing more to read"
+  ++s->counts.received;
+  s->counts.bytes += static_cast<uint64_t>(nread);
+  if (s->sources.size() < kMaxTrackedSources) {
+    const auto a = SocketAddress::from_sockaddr(addr);
+    if (a && !s->sources.contains(*a)) s->sources.insert(*a);  // allocates for new sources only
+  }
+  const uv_buf_t out = uv_buf_init(buf->base, static_cast<unsigned>(nread));
+  if (uv_udp_try_send(udp, &out, 1, addr) >= 0) {
+    ++s->counts.echoed;
+  } else {
+    ++s->counts.send_failed;
+  }
+}
+
+void stop_peer(PeerState& s) {
+  if (s.stopping) return;
+  s.stopping = true;
+  for (auto& u : s.sockets) uv_close(reinterpret_cast<uv_handle_t*>(u.get()), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.timer), nullptr);
+}
+
+void signal_cb(uv_signal_t* h, int) { stop_peer(*static_cast<PeerState*>(h->data)); }
+void timer_cb(uv_timer_t* h) { stop_peer(*static_cast<PeerState*>(h->data)); }
+
+int run_peer(const PeerOptions& o) {
+  auto s = std::make_unique<PeerState>();
+  uv_loop_init(&s->loop);
+  uv_signal_init(&s->loop, &s->sigint);
+  uv_signal_init(&s->loop, &s->sigterm);
+  uv_timer_init(&s->loop, &s->timer);
+  s->sigint.data = s->sigterm.data = s->timer.data = s.get();
+  std::string error;
+  std::vector<std::string> bound;
+  for (const std::string& text : o.listen) {
+    const auto hp = parse_host_port(text, 0, &error);
+    const auto addr = hp ? resolve(*hp, &error) : std::nullopt;
+    if (!addr) {
+      std::fprintf(stderr, "turnpike peer: --listen %s: %s\n", text.c_str(), error.c_str());
+      return 2;
+    }
+    auto udp = std::make_unique<uv_udp_t>();
+    uv_udp_init(&s->loop, udp.get());
+    udp->data = s.get();
+    sockaddr_storage ss{};
+    addr->to_sockaddr(ss);
+    int rc = uv_udp_bind(udp.get(), reinterpret_cast<const sockaddr*>(&ss), 0);
+    if (rc == 0) rc = uv_udp_recv_start(udp.get(), alloc_cb, recv_cb);
+    if (rc != 0) {
+      std::fprintf(stderr, "turnpike peer: cannot listen on %s: %s\n", text.c_str(),
+                   uv_strerror(rc));
+      uv_close(reinterpret_cast<uv_handle_t*>(udp.get()), nullptr);
+      s->sockets.push_back(std::move(udp));
+      stop_peer(*s);
+      uv_run(&s->loop, UV_RUN_DEFAULT);
+      uv_loop_close(&s->loop);
+      return 1;
+    }
+    int size = 4 << 20;  // room for bursts from a load run
+    uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
+    size = 4 << 20;
+    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
+    s->sockets.push_back(std::move(udp));
+    bound.push_back(addr->to_string());
+  }
+  uv_signal_start(&s->sigint, signal_cb, SIGINT);
+  uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+  if (o.duration_s > 0) {
+    uv_timer_start(&s->timer, timer_cb, static_cast<uint64_t>(o.duration_s * 1000.0), 0);
+  }
+  for (const auto& b : bound) std::printf("turnpike peer: echoing on udp %s\n", b.c_str());
+  std::fflush(stdout);
+  const int64_t start = mono_ns();
+  uv_run(&s->loop, UV_RUN_DEFAULT);  // ends once stop_peer closed every handle
+  uv_loop_close(&s->loop);
+  const double elapsed = static_cast<double>(mono_ns() - start) / 1e9;
+  const PeerCounts& c = s->counts;
+  if (o.json) {
+    const nlohmann::json j = {
+        {"received", c.received},       {"echoed", c.echoed},           {"bytes", c.bytes},
+        {"send_failed", c.send_failed}, {"sources", s->sources.size()}, {"elapsed_s", elapsed}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf(
+        "turnpike peer: received %llu packets (%llu bytes) from %zu sources, echoed %llu, "
+        "send failures %llu, in %.2f s\n",
+        static_cast<unsigned long long>(c.received), static_cast<unsigned long long>(c.bytes),
+        s->sources.size(), static_cast<unsigned long long>(c.echoed),
+        static_cast<unsigned long long>(c.send_failed), elapsed);
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+Command add_peer_command(CLI::App& app) {
+  auto o = std::make_shared<PeerOptions>();
+  CLI::App* sub = app.add_subcommand("peer", "UDP echo peer (like turnutils_peer)");
+  sub->add_option("--listen,-l", o->listen, "ADDR:PORT to echo on (repeatable)")->required();
+  sub->add_option("--duration", o->duration_s, "stop after this many seconds (default: on signal)")
+      ->check(CLI::Range(0.0, 31.0 * 86400));
+  sub->add_flag("--json", o->json, "print the final counts as one JSON object");
+  return {sub, [o] { return run_peer(*o); }};
+}
+
+}  // namespace turnpike::cli

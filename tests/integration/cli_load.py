@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""`turnpike load` + `turnpike peer` against turnpiked over UDP, TCP and TLS (a self-signed
+certificate made here, --insecure): 4 allocations x 200 packets at 100 packets/s each, ChannelData
+(and once Send/Data indications). For every run:
+  - the load exits 0, 4 allocations, received == sent == 800, loss 0, no duplicates, no foreign;
+  - the counts are real: the peer's own count of echoed packets equals what the load reports
+    received (and the peer received what the load sent);
+  - every allocation is deleted at the end (Refresh lifetime 0: "deleted by client" in the log).
+Interop: coturn's turnutils_uclient through the daemon with `turnpike peer` as its echo peer
+(-e 127.0.0.1 -r PORT; the peer also echoes on PORT+1 for uclient's RTCP sessions), 0 loss."""
+
+import sys
+
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+import harness as h  # noqa: E402
+import cli_common as c  # noqa: E402
+
+ALLOCATIONS = 4
+PACKETS = 200
+RATE = 100
+SIZE = 120
+
+
+def load_run(ctx: h.Context, d: h.Daemon, transport: str, port: int, peer_port: int,
+             extra: list = ()) -> None:
+    label = f"{transport}{''.join(extra).replace('--', '-')}"
+    h.section(f"turnpike load over {transport} {' '.join(extra)}".rstrip())
+    peer = c.CliPeer(ctx, [peer_port], f"peer-{label}")
+    deleted_before = d.log_text().count("deleted: deleted by client")
+    args = ["load", f"{h.LOOPBACK}:{port}", "--transport", transport,
+            "--peer", f"{h.LOOPBACK}:{peer_port}", "--allocations", ALLOCATIONS,
+            "--packets", PACKETS, "--rate", RATE, "--size", SIZE, "--duration", 25, "--json",
+            "--expect-zero-loss", "--user", "alice", "--password", h.STATIC_USERS["alice"], *extra]
+    if transport == "tls":
+        args.append("--insecure")
+    r = c.cli(ctx, args, f"load-{label}", timeout_s=45)
+    counts = peer.stop()
+    j = c.last_json(r.output)
+    ctx.require(j is not None, f"{label}: load printed one JSON object", r.output[-400:])
+    rtt = j.get("rtt_us", {})
+    print(f"RESULT {ctx.name}/{label}: allocations={j.get('allocations')} "
+          f"({j.get('allocations_per_s', 0):.0f}/s) sent={j.get('sent')} "
+          f"received={j.get('received')} loss={j.get('loss')} reordered={j.get('reordered')} "
+          f"dup={j.get('duplicates')} rtt p50={rtt.get('p50')} p99={rtt.get('p99')} "
+          f"max={rtt.get('max')} us errors={j.get('errors')} elapsed={j.get('elapsed_s', 0):.2f} s "
+          f"peer={counts}", flush=True)
+    expected = ALLOCATIONS * PACKETS
+    ctx.check(r.rc == 0, f"{label}: load exits 0", f"rc={r.rc}")
+    ctx.check(j.get("allocations") == ALLOCATIONS and j.get("allocations_ready") == ALLOCATIONS,
+              f"{label}: {ALLOCATIONS} allocations, all ready",
+              f"{j.get('allocations')}/{j.get('allocations_ready')}")
+    ctx.check(j.get("sent") == expected, f"{label}: sent {expected}", f"sent={j.get('sent')}")
+    ctx.check(j.get("received") == j.get("sent"), f"{label}: received == sent",
+              f"sent={j.get('sent')} received={j.get('received')}")
+    ctx.check(j.get("loss") == 0, f"{label}: loss 0", f"loss={j.get('loss')}")
+    ctx.check(j.get("duplicates") == 0 and j.get("foreign") == 0,
+              f"{label}: no duplicates, nothing foreign",
+              f"dup={j.get('duplicates')} foreign={j.get('foreign')}")
+    ctx.check(j.get("errors") == {}, f"{label}: no errors", str(j.get("errors")))
+    ctx.check(j.get("bytes_received") == expected * SIZE, f"{label}: {expected * SIZE} bytes back",
+              str(j.get("bytes_received")))
+    ctx.check(rtt.get("count") == j.get("received") and 0 < rtt.get("p50", 0) <= rtt.get("max", 0),
+              f"{label}: an RTT sample per echo, 0 < p50 <= max", str(rtt))
+    ctx.check(counts.get("echoed") == j.get("received"),
+              f"{label}: peer's echoed count == load's received count",
+              f"peer echoed={counts.get('echoed')} load received={j.get('received')}")
+    ctx.check(counts.get("received") == j.get("sent"),
+              f"{label}: peer's received count == load's sent count",
+              f"peer received={counts.get('received')} load sent={j.get('sent')}")
+    ctx.check(counts.get("sources") == ALLOCATIONS,
+              f"{label}: the peer saw {ALLOCATIONS} relayed addresses", str(counts.get("sources")))
+    ctx.check(j.get("allocations_deleted") == ALLOCATIONS,
+              f"{label}: all {ALLOCATIONS} allocations deleted (Refresh lifetime 0)",
+              str(j.get("allocations_deleted")))
+    deleted = d.log_text().count("deleted: deleted by client") - deleted_before
+    ctx.check(deleted == ALLOCATIONS, f"{label}: daemon log shows {ALLOCATIONS} client deletions",
+              f"{deleted}")
+    ctx.check(d.alive(), f"{label}: daemon still running", d.death_note())
+
+
+def body(ctx: h.Context) -> None:
+    cert, key = h.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: h.stream_config(block, cert=cert, key=key))
+    base = d.block.base
+    load_run(ctx, d, "udp", d.address[1], base + 80)
+    load_run(ctx, d, "tcp", d.tcp_address[1], base + 81)
+    load_run(ctx, d, "tls", d.tls_address[1], base + 82)
+    load_run(ctx, d, "udp", d.address[1], base + 83, ["--send-indication"])
+    load_run(ctx, d, "tcp", d.tcp_address[1], base + 84, ["--send-indication"])
+
+    h.section("interop: turnutils_uclient -> turnpiked -> turnpike peer")
+    port = d.block.peer
+    peer = c.CliPeer(ctx, [port, port + 1], "peer-uclient")
+    ctx._peer_port = port  # harness.uclient_run then uses this peer instead of turnutils_peer
+    cred = ["-u", "alice", "-w", h.STATIC_USERS["alice"]]
+    stats = h.uclient_run(ctx, d, "uclient-channel", cred, n=50)
+    counts = peer.stop()
+    ctx.check(stats.received is not None and counts.get("echoed") == stats.received > 0,
+              "uclient: turnpike peer's echoed count == uclient's received count",
+              f"peer echoed={counts.get('echoed')} uclient received={stats.received}")
+    ctx.stop_daemon(d)
+
+
+if __name__ == "__main__":
+    sys.exit(c.cli_main("cli_load", body))

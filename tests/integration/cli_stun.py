@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""`turnpike stun` against turnpiked: the mapped address is 127.0.0.1 (and, in --json, exactly the
+CLI's own local address) over UDP, TCP and TLS (--insecure and --ca); several requests on one
+socket; a certificate that cannot be verified and a port where nothing listens are errors."""
+
+import re
+import sys
+
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
+import harness as h  # noqa: E402
+import cli_common as c  # noqa: E402
+
+
+def check_text(ctx: h.Context, r: h.ToolResult, label: str, replies: int = 1) -> None:
+    ctx.check(r.rc == 0, f"{label}: exit 0", f"rc={r.rc}")
+    m = re.search(r"^mapped address: ([0-9.]+):(\d+)$", r.output, re.M)
+    ctx.check(m is not None and m.group(1) == h.LOOPBACK,
+              f"{label}: prints 'mapped address: 127.0.0.1:PORT'", r.output[-300:])
+    ctx.check(re.search(rf"^{replies}/{replies} replies, rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms$",
+                        r.output, re.M) is not None,
+              f"{label}: {replies}/{replies} replies with RTT min/avg/max", r.output[-300:])
+
+
+def check_json(ctx: h.Context, r: h.ToolResult, label: str, transport: str) -> None:
+    j = c.last_json(r.output) or {}
+    print(f"  {label}: {j}", flush=True)
+    ctx.check(r.rc == 0 and j.get("replies") == 1, f"{label}: exit 0, 1 reply", str(j))
+    ctx.check(j.get("transport") == transport, f"{label}: transport {transport}")
+    mapped = j.get("mapped_address", "")
+    ctx.check(mapped.startswith(h.LOOPBACK + ":") and mapped == j.get("local_address"),
+              f"{label}: mapped address == the CLI's local address (127.0.0.1)", str(j))
+
+
+def body(ctx: h.Context) -> None:
+    cert, key = h.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: h.stream_config(block, cert=cert, key=key))
+    udp = f"{h.LOOPBACK}:{d.address[1]}"
+    tcp = f"{h.LOOPBACK}:{d.tcp_address[1]}"
+    tls = f"{h.LOOPBACK}:{d.tls_address[1]}"
+
+    h.section("udp")
+    check_text(ctx, c.cli(ctx, ["stun", udp], "stun-udp", 20), "udp")
+    check_json(ctx, c.cli(ctx, ["stun", udp, "--json"], "stun-udp-json", 20), "udp json", "udp")
+    check_text(ctx, c.cli(ctx, ["stun", udp, "--count", 3, "--interval-ms", 50], "stun-udp-3", 20),
+               "udp x3", replies=3)
+
+    h.section("tcp")
+    check_text(ctx, c.cli(ctx, ["stun", tcp, "--transport", "tcp"], "stun-tcp", 20), "tcp")
+    check_json(ctx, c.cli(ctx, ["stun", tcp, "-t", "tcp", "--json"], "stun-tcp-json", 20),
+               "tcp json", "tcp")
+    check_text(ctx, c.cli(ctx, ["stun", tcp, "-t", "tcp", "-c", 3, "-i", 20], "stun-tcp-3", 20),
+               "tcp x3", replies=3)
+
+    h.section("tls")
+    check_text(ctx, c.cli(ctx, ["stun", tls, "-t", "tls", "--insecure"], "stun-tls-k", 20),
+               "tls --insecure")
+    check_json(ctx, c.cli(ctx, ["stun", tls, "-t", "tls", "--ca", cert, "--json"], "stun-tls-ca",
+                          20), "tls --ca", "tls")
+    r = c.cli(ctx, ["stun", tls, "-t", "tls"], "stun-tls-verify", 20)
+    ctx.check(r.rc == 1 and "certificate verification failed" in r.output,
+              "tls without --insecure/--ca: self-signed certificate refused, exit 1",
+              f"rc={r.rc} {r.output[-200:]}")
+
+    h.section("errors")
+    r = c.cli(ctx, ["stun", f"{h.LOOPBACK}:{d.block.spare}", "--timeout-ms", 1500], "stun-nobody",
+              20)
+    ctx.check(r.rc == 1 and "0/1 replies" in r.output,
+              "udp to a port where nothing listens: 0/1 replies, exit 1", f"rc={r.rc}")
+    ctx.check(r.seconds < 10, "and it gives up within its timeout", f"{r.seconds:.1f} s")
+    r = c.cli(ctx, ["stun", "127.0.0.1:notaport"], "stun-badport", 20)
+    ctx.check(r.rc == 2, "a malformed HOST:PORT is a usage error (exit 2)", f"rc={r.rc}")
+
+    ctx.stop_daemon(d)
+
+
+if __name__ == "__main__":
+    sys.exit(c.cli_main("cli_stun", body))
