@@ -112,15 +112,15 @@ void StreamConnection::process(ByteView bytes) {
   }
 }
 
-// PROXY v2: the real client address, sent by the proxy in front of us before anything else. The
+// PROXY v1/v2: the real client address, sent by the proxy in front of us before anything else. The
 // 5-tuple (and so rate limits, nonces and logs) use it from here on.
 bool StreamConnection::take_proxy_header(ByteView& bytes) {
-  const size_t room = kProxyV2MaxHeader - proxy_buffer_.size();
+  const size_t room = kProxyV2MaxHeader - proxy_buffer_.size();  // v2's bound is the larger
   const size_t take = std::min(room, bytes.size());
   proxy_buffer_.insert(proxy_buffer_.end(), bytes.begin(),
                        bytes.begin() + static_cast<std::ptrdiff_t>(take));
   ProxyHeader header;
-  switch (parse_proxy_v2(proxy_buffer_, header)) {
+  switch (parse_proxy(proxy_buffer_, header)) {
     case ProxyParse::kNeedMore:
       if (take < bytes.size()) break;  // more than a header's worth and still incomplete
       bytes = {};

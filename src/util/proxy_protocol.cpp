@@ -1,7 +1,9 @@
 #include "turnpike/util/proxy_protocol.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <string_view>
 
 namespace turnpike {
 namespace {
@@ -40,6 +42,47 @@ ProxyParse parse_proxy_v2(ByteView bytes, ProxyHeader& out) noexcept {
     out.source = s;
   }
   return ProxyParse::kDone;
+}
+
+ProxyParse parse_proxy_v1(ByteView bytes, ProxyHeader& out) noexcept {
+  constexpr std::string_view kPrefix = "PROXY ";
+  const std::string_view text =
+      as_string_view(bytes.first(std::min(bytes.size(), kProxyV1MaxHeader)));
+  const size_t prefix = std::min(text.size(), kPrefix.size());
+  if (text.substr(0, prefix) != kPrefix.substr(0, prefix)) return ProxyParse::kInvalid;
+  const size_t end = text.find("\r\n");
+  if (end == std::string_view::npos) {
+    return bytes.size() >= kProxyV1MaxHeader ? ProxyParse::kInvalid : ProxyParse::kNeedMore;
+  }
+  out = ProxyHeader{end + 2, std::nullopt};
+  // Fields: PROXY <proto> <src> <dst> <sport> <dport>
+  std::string_view fields[6];
+  size_t count = 0;
+  std::string_view rest = text.substr(0, end);
+  while (!rest.empty() && count < 6) {
+    const size_t space = rest.find(' ');
+    fields[count++] = rest.substr(0, space);
+    rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+  }
+  if (count >= 2 && fields[1] == "UNKNOWN") return ProxyParse::kDone;
+  if (count != 6 || !rest.empty() || (fields[1] != "TCP4" && fields[1] != "TCP6")) {
+    return ProxyParse::kInvalid;
+  }
+  auto ip = IpAddress::parse(fields[2]);
+  unsigned port = 0;
+  const auto [ptr, ec] =
+      std::from_chars(fields[4].data(), fields[4].data() + fields[4].size(), port);
+  if (!ip || ec != std::errc{} || ptr != fields[4].data() + fields[4].size() || port > 65535 ||
+      (ip->family == Family::kIPv4) != (fields[1] == "TCP4")) {
+    return ProxyParse::kInvalid;
+  }
+  out.source = SocketAddress{*ip, static_cast<uint16_t>(port)};
+  return ProxyParse::kDone;
+}
+
+ProxyParse parse_proxy(ByteView bytes, ProxyHeader& out) noexcept {
+  if (bytes.empty()) return ProxyParse::kNeedMore;
+  return bytes[0] == 'P' ? parse_proxy_v1(bytes, out) : parse_proxy_v2(bytes, out);
 }
 
 }  // namespace turnpike

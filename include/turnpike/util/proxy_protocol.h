@@ -1,7 +1,8 @@
-// PROXY protocol version 2 (HAProxy's spec, section 2.2): the binary header a TCP proxy (nginx
-// stream, HAProxy) sends before the client's bytes so the real client address is known. Pure
-// parsing; the transport decides where it is accepted (opt-in per listener: never trust it from
-// arbitrary clients, since it lets the sender choose its address).
+// The PROXY protocol (HAProxy's spec): the header a TCP proxy sends before the client's bytes so
+// the real client address is known. Version 2 is binary (HAProxy `send-proxy-v2`); version 1 is a
+// text line (nginx `stream { proxy_protocol on; }` sends only v1). Pure parsing; the transport
+// decides where it is accepted (opt-in per listener: never trust it from arbitrary clients, since
+// it lets the sender choose its address).
 #pragma once
 
 #include <cstddef>
@@ -26,5 +27,12 @@ struct ProxyHeader {
 inline constexpr size_t kProxyV2MaxHeader = 16 + 536;  // larger TLV blocks are refused
 
 ProxyParse parse_proxy_v2(ByteView bytes, ProxyHeader& out) noexcept;
+
+// Version 1: "PROXY TCP4|TCP6|UNKNOWN <src> <dst> <sport> <dport>\r\n", at most 107 bytes.
+inline constexpr size_t kProxyV1MaxHeader = 107;
+ProxyParse parse_proxy_v1(ByteView bytes, ProxyHeader& out) noexcept;
+
+// Either version, told apart by the first byte ('P' for v1, 0x0D for v2).
+ProxyParse parse_proxy(ByteView bytes, ProxyHeader& out) noexcept;
 
 }  // namespace turnpike

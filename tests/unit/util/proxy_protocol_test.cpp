@@ -61,11 +61,36 @@ TEST(ProxyProtocolV2, PartialThenInvalid) {
   EXPECT_EQ(parse_proxy_v2(tls_hello, out), ProxyParse::kInvalid);
   const std::string v1 = "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n";
   EXPECT_EQ(parse_proxy_v2(as_bytes(v1), out), ProxyParse::kInvalid);
+  EXPECT_EQ(parse_proxy(as_bytes(v1), out), ProxyParse::kDone);  // but v1 is accepted too
   EXPECT_EQ(parse_proxy_v2(header(0x11, 0x11, {}), out), ProxyParse::kInvalid);  // version 1
   EXPECT_EQ(parse_proxy_v2(header(0x22, 0x11, {}), out), ProxyParse::kInvalid);  // command 2
   std::vector<uint8_t> huge = header(0x21, 0x11, {});
   huge[14] = 0xFF;  // declares 65 KB of addresses/TLVs
   EXPECT_EQ(parse_proxy_v2(huge, out), ProxyParse::kInvalid);
+}
+
+TEST(ProxyProtocolV1, NginxStyleLines) {
+  ProxyHeader out;
+  const std::string line = "PROXY TCP4 198.51.100.22 192.0.2.1 35646 443\r\n";
+  const std::string with_data = line + "\x16\x03\x01";
+  ASSERT_EQ(parse_proxy(as_bytes(with_data), out), ProxyParse::kDone);
+  EXPECT_EQ(out.length, line.size());
+  ASSERT_TRUE(out.source);
+  EXPECT_EQ(out.source->to_string(), "198.51.100.22:35646");
+  ASSERT_EQ(parse_proxy(as_bytes("PROXY TCP6 2001:db8::7 2001:db8::1 4000 443\r\n"), out),
+            ProxyParse::kDone);
+  EXPECT_EQ(out.source->to_string(), "[2001:db8::7]:4000");
+  ASSERT_EQ(parse_proxy(as_bytes("PROXY UNKNOWN\r\n"), out), ProxyParse::kDone);
+  EXPECT_FALSE(out.source);
+  for (size_t n = 0; n < line.size(); ++n) {
+    EXPECT_EQ(parse_proxy(as_bytes(line.substr(0, n)), out), ProxyParse::kNeedMore) << n;
+  }
+  for (const char* bad : {"PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n", "PROXY TCP4 ::1 ::1 1 2\r\n",
+                          "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
+                          "PROXY TCP4 a b c d\r\n", "GET / HTTP/1.1\r\n"}) {
+    EXPECT_EQ(parse_proxy(as_bytes(bad), out), ProxyParse::kInvalid) << bad;
+  }
+  EXPECT_EQ(parse_proxy(as_bytes("PROXY " + std::string(120, 'x')), out), ProxyParse::kInvalid);
 }
 
 }  // namespace
