@@ -6,12 +6,13 @@ UDP and TCP: 0 lost packets. Skips (77) when the host has no IPv6 loopback."""
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.dont_write_bytecode = True
+from standalone import StandaloneDaemon, report  # noqa: E402
 
 
 def free_port(kind: int) -> int:
@@ -30,9 +31,7 @@ def main() -> int:
     work = tempfile.mkdtemp(prefix="turnpike-ipv6-")
     port = free_port(socket.SOCK_STREAM)
     peer_port = free_port(socket.SOCK_DGRAM)
-    config = os.path.join(work, "turnpike.json")
-    with open(config, "w") as f:
-        f.write(f"""{{
+    daemon_proc = StandaloneDaemon(daemon, work, f"""{{
   "listeners": [{{"transport": "udp", "address": "::1", "port": {port}}},
                 {{"transport": "tcp", "address": "::1", "port": {port}}}],
   "relay": {{"address": "127.0.0.1", "ipv6_address": "::1", "port_min": 32200, "port_max": 32299}},
@@ -40,20 +39,11 @@ def main() -> int:
   "peers": {{"allow": ["::1/128"]}},
   "log": {{"level": "info"}}
 }}""")
-    log = open(os.path.join(work, "daemon.log"), "w+")
-    proc = subprocess.Popen([daemon, "--config", config], stderr=log, stdout=log)
     peer = subprocess.Popen(["turnutils_peer", "-p", str(peer_port), "-L", "::1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     failures = []
     try:
-        deadline = time.time() + 10
-        text = ""
-        while time.time() < deadline and "turnpiked ready" not in text and proc.poll() is None:
-            time.sleep(0.05)
-            log.seek(0)
-            text = log.read()
-        if "turnpiked ready" not in text:
-            print(text)
+        if not daemon_proc.wait_ready():
             return 1
         for name, extra in (("udp-channel", []), ("udp-send", ["-s"]), ("tcp-channel", ["-t"])):
             cmd = ["turnutils_uclient", "-x", "-c", *extra, "-u", "alice", "-w", "alice-pass",
@@ -71,18 +61,8 @@ def main() -> int:
                 failures.append(f"{name}: {out[-400:]}")
     finally:
         peer.kill()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = -9
-        if code != 0:
-            failures.append(f"exit code {code} after SIGTERM")
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "FAILED")
-    return 0 if not failures else 1
+        daemon_proc.stop_and_check(failures)
+    return report(failures)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,15 @@ SIGTERM exits 0. Skips (77) when not run as root."""
 
 import os
 import pwd
-import signal
 import socket
 import ssl
 import struct
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.dont_write_bytecode = True
+from standalone import StandaloneDaemon, report  # noqa: E402
 
 ADDRESS = "127.0.0.7"  # its own loopback address: no clash with the e2e tests' 443 listeners
 
@@ -35,9 +36,7 @@ def main() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((ADDRESS, 0))
         udp_port = s.getsockname()[1]
-    config = os.path.join(work, "turnpike.json")
-    with open(config, "w") as f:
-        f.write(f"""{{
+    daemon_proc = StandaloneDaemon(daemon, work, f"""{{
   "listeners": [{{"transport": "tls", "address": "{ADDRESS}", "port": 443}},
                 {{"transport": "udp", "address": "{ADDRESS}", "port": {udp_port}}}],
   "relay": {{"address": "127.0.0.1", "port_min": 32100, "port_max": 32149}},
@@ -45,22 +44,12 @@ def main() -> int:
   "tls": {{"certificate": "{cert}", "private_key": "{key}"}},
   "user": "nobody", "workers": 2, "log": {{"level": "info"}}
 }}""")
-    log = open(os.path.join(work, "daemon.log"), "w+")
-    proc = subprocess.Popen([daemon, "--config", config], stderr=log, stdout=log)
     failures = []
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            log.seek(0)
-            text = log.read()
-            if "turnpiked ready" in text or proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if "turnpiked ready" not in text:
-            print(text)
+        if not daemon_proc.wait_ready():
             print("FAIL: daemon did not become ready")
             return 1
-        with open(f"/proc/{proc.pid}/status") as f:
+        with open(f"/proc/{daemon_proc.proc.pid}/status") as f:
             ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Uid", "Gid"))}
         print(f"Uid {ids['Uid']}  Gid {ids['Gid']}")
         if ids["Uid"] != [str(nobody.pw_uid)] * 4:
@@ -81,22 +70,11 @@ def main() -> int:
                       f"{'success' if ok else reply[:20].hex()}")
                 if not ok:
                     failures.append("no Binding success over TLS on 443")
-        log.seek(0)
-        if "dropped privileges to user 'nobody'" not in log.read():
+        if "dropped privileges to user 'nobody'" not in daemon_proc.log_text():
             failures.append("no 'dropped privileges' log line")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = -9
-        if code != 0:
-            failures.append(f"exit code {code} after SIGTERM")
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "FAILED")
-    return 0 if not failures else 1
+        daemon_proc.stop_and_check(failures)
+    return report(failures)
 
 
 if __name__ == "__main__":
