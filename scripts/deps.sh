@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libuv1-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libgtest-dev libgmock-dev libhttp-parser-dev libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhttp-parser-dev libsystemd-dev
   coturn python3 clang-format openssl curl
   chromium libnss3-tools iptables iproute2
   python3-aiortc python3-av python3-numpy  # tests/e2e/aiortc: aiortc client-matrix tests
