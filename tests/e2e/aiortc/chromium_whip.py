@@ -422,9 +422,11 @@ def check_driver_result(checks, result, driver: Driver, rx: Receiver) -> None:
             f"<-> remote {remote.get('candidateType')} {remote.get('address')}:{remote.get('port')}, "
             f"state {pair.get('state')}, nominated {pair.get('nominated')}")
     result["chromium_pair"] = desc
+    # The transport's selected pair may briefly show "in-progress" while a consent-freshness
+    # check (RFC 7675) is outstanding; frames decoded above prove it carried the media.
     checks.check(local.get("candidateType") == "relay" and local.get("relayProtocol") == "tls"
-                 and pair.get("state") == "succeeded",
-                 "Chromium: selected pair's local candidate is relay over TLS (succeeded)", desc)
+                 and pair.get("state") in ("succeeded", "in-progress") and pair.get("nominated"),
+                 "Chromium: selected pair's local candidate is relay over TLS (nominated)", desc)
     checks.check(remote.get("candidateType") == "relay", "Chromium: selected pair's remote candidate is relay",
                  str(remote.get("candidateType")))
     out = r.get("outbound") or {}
