@@ -13,6 +13,7 @@ packages=(
   chromium libnss3-tools iptables iproute2
   python3-aiortc python3-av python3-numpy  # tests/e2e/aiortc: aiortc client-matrix tests
   systemd python3-yaml file  # tests/ops: systemd-analyze verify, YAML checks, CPack shlibdeps
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer targets (tests/fuzz)
 )
 
 # Browser e2e tests (tests/e2e): playwright-core from npm with the machine's Node.js (never

@@ -35,6 +35,10 @@ constexpr uint32_t kMaxRatePerMinute = 1000000;
 constexpr size_t kMaxLabelChars = 64;
 constexpr size_t kMinApiKeyChars = 16;
 constexpr size_t kMaxHostChars = 253;
+constexpr uint32_t kMaxConnections = 10'000'000;
+constexpr uint64_t kMaxBandwidth = 100'000'000'000ULL;  // 100 GB/s: above any NIC
+constexpr uint32_t kMaxRequestRate = 1'000'000;
+constexpr uint32_t kMaxGracePeriod = 86400;
 constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug",    "info", "warn",
                                                         "error", "critical", "off"};
 
@@ -321,6 +325,30 @@ void read_credentials(Reader& r, const Json& value, const std::string& path, Cre
         }}});
 }
 
+void read_limits(Reader& r, const Json& value, const std::string& path, LimitsConfig& limits) {
+  r.object(value, path,
+           {{"max_connections",
+             [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.max_connections, 0, kMaxConnections);
+             }},
+            {"max_connections_per_ip",
+             [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.max_connections_per_ip, 0, kMaxConnections);
+             }},
+            {"max_bandwidth_per_allocation",
+             [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.max_bandwidth_per_allocation, 0, kMaxBandwidth);
+             }},
+            {"unauthenticated_requests_per_second",
+             [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.unauthenticated_requests_per_second, 0,
+                               kMaxRequestRate);
+             }},
+            {"unauthenticated_burst", [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.unauthenticated_burst, 1, kMaxRequestRate);
+             }}});
+}
+
 void read_document(Reader& r, const Json& root, Config& config) {
   bool has_relay_address = false;
   r.object(
@@ -341,9 +369,22 @@ void read_document(Reader& r, const Json& root, Config& config) {
                      [&](const Json& list, const std::string& lp) {
                        read_cidr_list(r, list, lp, config.peers.allow);
                      }},
-                    {"deny", [&](const Json& list, const std::string& lp) {
+                    {"deny",
+                     [&](const Json& list, const std::string& lp) {
                        read_cidr_list(r, list, lp, config.peers.deny);
+                     }},
+                    {"allow_listeners", [&](const Json& flag, const std::string& fp) {
+                       if (auto on = r.boolean(flag, fp)) config.peers.allow_listeners = *on;
                      }}});
+        }},
+       {"limits",
+        [&](const Json& v, const std::string& p) { read_limits(r, v, p, config.limits); }},
+       {"shutdown",
+        [&](const Json& v, const std::string& p) {
+          r.object(v, p, {{"grace_period", [&](const Json& g, const std::string& gp) {
+                             r.unsigned_into(g, gp, config.shutdown.grace_period_s, 0,
+                                             kMaxGracePeriod);
+                           }}});
         }},
        {"log",
         [&](const Json& v, const std::string& p) {
@@ -491,6 +532,36 @@ void validate_allocation(const AllocationConfig& a, Reader& r) {
     r.error("allocation.max_lifetime", "must be >= allocation.default_lifetime (" +
                                            std::to_string(a.max_lifetime_s) + " < " +
                                            std::to_string(a.default_lifetime_s) + ")");
+  }
+}
+
+void validate_limits(const Config& config, Reader& r) {
+  const LimitsConfig& l = config.limits;
+  if (l.max_connections > kMaxConnections) {
+    r.error("limits.max_connections", "must be at most " + std::to_string(kMaxConnections));
+  }
+  if (l.max_connections_per_ip > kMaxConnections) {
+    r.error("limits.max_connections_per_ip", "must be at most " + std::to_string(kMaxConnections));
+  }
+  if (l.max_connections != 0 && l.max_connections_per_ip > l.max_connections) {
+    r.error("limits.max_connections_per_ip", "must be <= limits.max_connections (" +
+                                                 std::to_string(l.max_connections_per_ip) + " > " +
+                                                 std::to_string(l.max_connections) + ")");
+  }
+  if (l.max_bandwidth_per_allocation > kMaxBandwidth) {
+    r.error("limits.max_bandwidth_per_allocation",
+            "must be at most " + std::to_string(kMaxBandwidth) + " (bytes per second)");
+  }
+  if (l.unauthenticated_requests_per_second > kMaxRequestRate) {
+    r.error("limits.unauthenticated_requests_per_second",
+            "must be at most " + std::to_string(kMaxRequestRate));
+  }
+  if (l.unauthenticated_burst == 0 || l.unauthenticated_burst > kMaxRequestRate) {
+    r.error("limits.unauthenticated_burst",
+            "must be between 1 and " + std::to_string(kMaxRequestRate));
+  }
+  if (config.shutdown.grace_period_s > kMaxGracePeriod) {
+    r.error("shutdown.grace_period", "must be at most " + std::to_string(kMaxGracePeriod));
   }
 }
 
@@ -717,6 +788,7 @@ void validate(const Config& config, ConfigErrors& errors) {
   validate_relay(config.relay, r);
   validate_auth(config.auth, r);
   validate_allocation(config.allocation, r);
+  validate_limits(config, r);
   for (size_t i = 0; i < config.peers.allow.size(); ++i) {
     check_cidr(config.peers.allow[i], index_path("peers.allow", i), r);
   }

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <csignal>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -43,6 +45,10 @@ turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
   s.relay_ipv6 = c.relay.ipv6_address;
   s.relay_port_min = c.relay.port_min;
   s.relay_port_max = c.relay.port_max;
+  s.allow_own_listeners = c.peers.allow_listeners;  // the addresses: net::Worker fills them in
+  s.unauthenticated_rate_per_s = c.limits.unauthenticated_requests_per_second;
+  s.unauthenticated_burst = c.limits.unauthenticated_burst;
+  s.max_bandwidth_per_allocation = c.limits.max_bandwidth_per_allocation;
   s.random_seed = seed;
   return s;
 }
@@ -136,6 +142,8 @@ class Daemon {
     board_ = std::make_unique<net::MetricsBoard>(n);
     ports_ = std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max,
                                                      seed_);
+    connection_limits_ = std::make_unique<net::SharedConnectionLimits>(
+        config_.limits.max_connections, config_.limits.max_connections_per_ip);
     for (size_t i = 0; i < n; ++i) {
       auto slot = std::make_unique<WorkerSlot>();
       slot->credentials = initial.credentials;
@@ -191,6 +199,7 @@ class Daemon {
     setup.relay_port_min = config_.relay.port_min;
     setup.relay_port_max = config_.relay.port_max;
     setup.ports = ports_.get();  // one pool and reservation registry for all workers
+    setup.connection_limits = connection_limits_.get();  // one count for all workers
     setup.shared_listeners = n > 1;
     setup.index = index;
     setup.metrics = board_.get();
@@ -279,7 +288,51 @@ class Daemon {
     }
   }
 
+  // SIGTERM with shutdown.grace_period: the workers refuse new allocations (508) and close their
+  // TCP/TLS listeners; the daemon exits (0) once no allocation is left or the period is over. A
+  // second SIGTERM, or SIGINT, stops at once.
+  void begin_drain() {
+    draining_ = true;
+    spdlog::info(
+        "SIGTERM: draining: new allocations refused, waiting up to {} s for {} allocation(s)",
+        config_.shutdown.grace_period_s, board_->allocations());
+    notify_systemd("STOPPING=1\nSTATUS=draining");
+    for (auto& slot : slots_) {
+      net::Worker* w = slot->worker.get();
+      w->post([this, w] {
+        w->drain();
+        drained_workers_.fetch_add(1);
+      });
+    }
+    drain_deadline_ms_ = uv_now(&loop_) + uint64_t{config_.shutdown.grace_period_s} * 1000;
+    uv_timer_init(&loop_, &drain_timer_);
+    drain_timer_.data = this;
+    uv_timer_start(
+        &drain_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->check_drain(); },
+        kDrainPollMs, kDrainPollMs);
+  }
+
+  void check_drain() {
+    // The board is as of each worker's last tick (500 ms) or drain(), which publishes at once.
+    if (drained_workers_.load() < slots_.size()) return;
+    const uint64_t left = board_->allocations();
+    if (left == 0) {
+      spdlog::info("drained: no allocation left");
+      stop(SIGTERM);
+    } else if (uv_now(&loop_) >= drain_deadline_ms_) {
+      spdlog::info("grace period over with {} allocation(s) left", left);
+      stop(SIGTERM);
+    }
+  }
+
   void stop(int signum) {
+    if (signum == SIGTERM && config_.shutdown.grace_period_s > 0 && !draining_) {
+      begin_drain();
+      return;
+    }
+    if (stopped_) return;
+    stopped_ = true;
+    if (draining_) uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
     spdlog::info("signal {}: shutting down", signum);
     notify_systemd("STOPPING=1");
     for (auto& slot : slots_) {
@@ -316,7 +369,14 @@ class Daemon {
   std::unique_ptr<http::ServiceHandler> service_;
   std::unique_ptr<net::MetricsBoard> board_;
   std::unique_ptr<net::SharedRelayPorts> ports_;
+  std::unique_ptr<net::SharedConnectionLimits> connection_limits_;
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
+  bool draining_ = false;
+  bool stopped_ = false;
+  std::atomic<size_t> drained_workers_{0};
+  uint64_t drain_deadline_ms_ = 0;
+  uv_timer_t drain_timer_{};
+  static constexpr uint64_t kDrainPollMs = 100;
   uv_loop_t loop_{};
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};

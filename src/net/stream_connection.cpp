@@ -49,6 +49,11 @@ StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener
   c->tuple_.client = *client;
   c->tuple_.server = local;
   c->tuple_.transport = transport;
+  // Over the connection limits: closed before any timer, TLS state or read is set up.
+  if (!worker.admit_connection(*c, !options.proxy_protocol)) {
+    c->reset();
+    return nullptr;
+  }
   c->timeout_ms_ = timeout_ms;
   c->http_handler_ = options.http;
   if (options.http_only) c->mode_ = Mode::kHttp;
@@ -128,6 +133,10 @@ bool StreamConnection::take_proxy_header(ByteView& bytes) {
     case ProxyParse::kDone: {
       awaiting_proxy_header_ = false;
       if (header.source) tuple_.client = *header.source;
+      if (!worker_.admit_proxied_source(*this)) {  // the real source is over its limit
+        close();
+        return false;
+      }
       // Bytes after the header: those of this read that were not part of it.
       const size_t used_from_this_read = header.length - (proxy_buffer_.size() - take);
       bytes = bytes.subspan(used_from_this_read);
@@ -321,6 +330,18 @@ void StreamConnection::close() {
   const auto closed = [](uv_handle_t* h) { owner_of(h->data)->on_handle_closed(); };
   if (open_handles_ > 1) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
+}
+
+void StreamConnection::reset() {
+  if (closing_) return;
+  closing_ = true;
+  worker_.on_stream_closed(*this);
+  const auto closed = [](uv_handle_t* h) { owner_of(h->data)->on_handle_closed(); };
+  if (open_handles_ > 1) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
+  // SO_LINGER 0: the kernel answers with RST and forgets the socket (no TIME_WAIT here).
+  if (uv_tcp_close_reset(&tcp_, closed) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
+  }
 }
 
 void StreamConnection::on_handle_closed() {

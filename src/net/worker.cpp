@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <stdexcept>
@@ -41,6 +42,44 @@ constexpr int kListenBacklog = 511;
 constexpr uint64_t kTickMs = 500;
 
 UdpSocket* socket_of(uv_handle_t* handle) { return static_cast<UdpSocket*>(handle->data); }
+
+// The addresses clients reach our listeners at, with each listener's port: a wildcard listener is
+// reached at every local address of its family, and any listener may be reached at the relay and
+// advertised (public, 1:1 NAT) addresses. turn::Server never relays to these (RFC 8656 §21.1.7).
+turn::ServerConfig with_own_listeners(const WorkerSetup& setup) {
+  turn::ServerConfig config = setup.server;
+  std::vector<IpAddress> local_v4;
+  std::vector<IpAddress> local_v6;
+  uv_interface_address_t* interfaces = nullptr;
+  int count = 0;
+  if (uv_interface_addresses(&interfaces, &count) == 0) {
+    for (int i = 0; i < count; ++i) {
+      const auto a = SocketAddress::from_sockaddr(
+          reinterpret_cast<const sockaddr*>(&interfaces[i].address.address4));
+      if (!a) continue;
+      (a->family() == Family::kIPv4 ? local_v4 : local_v6).push_back(a->ip);
+    }
+    uv_free_interface_addresses(interfaces, count);
+  }
+  std::vector<SocketAddress>& out = config.own_listeners;
+  const auto add = [&out](const IpAddress& ip, uint16_t port) {
+    const SocketAddress address{ip, port};
+    if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
+  };
+  for (const config::Listener& l : setup.listeners) {
+    const bool v4 = l.address.family() == Family::kIPv4;
+    if (l.address.ip.is_unspecified()) {
+      for (const IpAddress& ip : v4 ? local_v4 : local_v6) add(ip, l.address.port);
+    } else {
+      add(l.address.ip, l.address.port);
+    }
+    for (const auto& ip :
+         {config.relay_ipv4, config.advertised_ipv4, config.relay_ipv6, config.advertised_ipv6}) {
+      if (ip && (ip->family == Family::kIPv4) == v4) add(*ip, l.address.port);
+    }
+  }
+  return config;
+}
 
 void on_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
   UdpSocket* s = socket_of(handle);
@@ -79,13 +118,19 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
                const auth::NonceIssuer& nonces, const policy::PeerFilter& peer_filter)
     : loop_(loop),
       setup_(std::move(setup)),
-      server_(setup_.server,
+      server_(with_own_listeners(setup_),
               turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this}),
       own_ports_(setup_.ports != nullptr ? nullptr
                                          : std::make_unique<SharedRelayPorts>(
                                                setup_.relay_port_min, setup_.relay_port_max,
                                                setup_.server.random_seed)),
       ports_(setup_.ports != nullptr ? *setup_.ports : *own_ports_),
+      own_connection_limits_(setup_.connection_limits != nullptr
+                                 ? nullptr
+                                 : std::make_unique<SharedConnectionLimits>(
+                                       setup_.max_connections, setup_.max_connections_per_ip)),
+      connection_limits_(setup_.connection_limits != nullptr ? *setup_.connection_limits
+                                                             : *own_connection_limits_),
       receive_buffer_(turn::PeerPacket::kHeadroom + kDatagramsPerRead * kMaxDatagram +
                       turn::PeerPacket::kTailroom),
       stream_buffer_(kMaxDatagram),
@@ -245,6 +290,39 @@ void Worker::on_connection(StreamListener& listener) {
   }
 }
 
+bool Worker::admit_connection(StreamConnection& connection, bool per_ip) {
+  StreamConnection::LimitSlot& slot = connection.limit_slot();
+  std::optional<IpAddress> source;
+  if (per_ip) source = connection.tuple().client.ip;
+  const auto verdict = connection_limits_.try_add(source);
+  if (verdict == SharedConnectionLimits::Verdict::kAccepted) {
+    slot.counted = true;
+    slot.source = source;
+    return true;
+  }
+  const bool total = verdict == SharedConnectionLimits::Verdict::kTotalLimit;
+  ++counters_.connections_rejected[total ? 0 : 1];
+  if (spdlog::should_log(spdlog::level::info) && log_allowed()) {
+    spdlog::info(
+        "{} {}: connection refused: {}", transport_name(connection.tuple().transport),
+        connection.tuple().client.to_string(),
+        total ? "limits.max_connections reached" : "limits.max_connections_per_ip reached");
+  }
+  return false;
+}
+
+bool Worker::admit_proxied_source(StreamConnection& connection) {
+  StreamConnection::LimitSlot& slot = connection.limit_slot();
+  if (!slot.counted || slot.source) return true;
+  const IpAddress& source = connection.tuple().client.ip;
+  if (!connection_limits_.attach(source)) {
+    ++counters_.connections_rejected[1];
+    return false;
+  }
+  slot.source = source;
+  return true;
+}
+
 uv_buf_t Worker::stream_read_buffer() noexcept {
   return uv_buf_init(reinterpret_cast<char*>(stream_buffer_.data()),
                      static_cast<unsigned>(stream_buffer_.size()));
@@ -255,6 +333,11 @@ void Worker::on_stream_frame(StreamConnection& connection, ByteView frame) {
 }
 
 void Worker::on_stream_closed(StreamConnection& connection) {
+  StreamConnection::LimitSlot& slot = connection.limit_slot();
+  if (slot.counted) {
+    connection_limits_.remove(slot.source);
+    slot.counted = false;
+  }
   if (connections_.erase(connection.tuple().connection_id) > 0) {
     server_.on_client_closed(connection.tuple(), now());
   }
@@ -287,9 +370,7 @@ void Worker::count_tls_failure(StreamConnection& connection, const char* reason)
   }
 }
 
-void Worker::stop() {
-  for (UdpSocket* s : listeners_) close_socket(s);
-  listeners_.clear();
+void Worker::close_stream_listeners() {
   for (StreamListener* l : stream_listeners_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&l->handle), [](uv_handle_t* h) {
       auto* listener = static_cast<StreamListener*>(h->data);
@@ -298,6 +379,19 @@ void Worker::stop() {
     });
   }
   stream_listeners_.clear();
+}
+
+void Worker::drain() {
+  if (server_.draining()) return;
+  server_.set_draining(true);
+  close_stream_listeners();
+  if (setup_.metrics != nullptr) setup_.metrics->publish(setup_.index, snapshot());
+}
+
+void Worker::stop() {
+  for (UdpSocket* s : listeners_) close_socket(s);
+  listeners_.clear();
+  close_stream_listeners();
   while (!connections_.empty()) connections_.begin()->second->close();  // erases itself
   for (UdpSocket*& s : relays_) {
     if (s != nullptr) close_socket(s);

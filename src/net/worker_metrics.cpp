@@ -1,5 +1,7 @@
 // /metrics for one worker: the server's counters, the transport's counters, and gauges read at
 // scrape time. No label ever names a user, an address or an allocation.
+#include <algorithm>
+
 #include "turnpike/metrics/prometheus.h"
 #include "turnpike/net/worker.h"
 
@@ -24,6 +26,15 @@ void add(WorkerSnapshot& total, const WorkerSnapshot& one) {
   t.peer_denied += o.peer_denied;
   t.requests += o.requests;
   t.dropped += o.dropped;
+  t.unauthenticated_dropped += o.unauthenticated_dropped;
+  t.bandwidth_dropped_packets += o.bandwidth_dropped_packets;
+  t.bandwidth_dropped_bytes += o.bandwidth_dropped_bytes;
+  t.own_listener_denied += o.own_listener_denied;
+  t.draining_refused += o.draining_refused;
+  for (size_t i = 0; i < 2; ++i) {
+    total.counters.connections_rejected[i] += one.counters.connections_rejected[i];
+  }
+  total.draining = std::max(total.draining, one.draining);
   total.counters.tls_handshakes += one.counters.tls_handshakes;
   total.counters.tls_failures += one.counters.tls_failures;
   total.counters.stream_timeouts += one.counters.stream_timeouts;
@@ -42,6 +53,13 @@ void add(WorkerSnapshot& total, const WorkerSnapshot& one) {
 void MetricsBoard::publish(size_t worker, const WorkerSnapshot& snapshot) {
   std::lock_guard lock(mutex_);
   if (worker < slots_.size()) slots_[worker] = snapshot;
+}
+
+uint64_t MetricsBoard::allocations() const {
+  std::lock_guard lock(mutex_);
+  uint64_t total = 0;
+  for (const WorkerSnapshot& one : slots_) total += one.allocations;
+  return total;
 }
 
 std::string MetricsBoard::render() const {
@@ -63,6 +81,7 @@ WorkerSnapshot Worker::snapshot() const {
   s.channels = channels;
   s.relay_ports_free = ports_.free_count();
   s.connections = connections_.size();
+  s.draining = server_.draining() ? 1 : 0;
   return s;
 }
 
@@ -120,6 +139,25 @@ std::string render_metrics(const WorkerSnapshot& total, size_t workers) {
   w.sample("turnpike_requests_total", s.requests);
   w.family("turnpike_dropped_messages_total", "counter", "Malformed client messages dropped.");
   w.sample("turnpike_dropped_messages_total", s.dropped);
+  w.family("turnpike_unauthenticated_dropped_total", "counter",
+           "Unauthenticated requests (or failed authentications) dropped unanswered: over "
+           "limits.unauthenticated_requests_per_second for their source.");
+  w.sample("turnpike_unauthenticated_dropped_total", s.unauthenticated_dropped);
+  w.family("turnpike_bandwidth_dropped_packets_total", "counter",
+           "Relayed packets dropped: over limits.max_bandwidth_per_allocation.");
+  w.sample("turnpike_bandwidth_dropped_packets_total", s.bandwidth_dropped_packets);
+  w.family("turnpike_bandwidth_dropped_bytes_total", "counter",
+           "Payload bytes of the packets dropped over limits.max_bandwidth_per_allocation.");
+  w.sample("turnpike_bandwidth_dropped_bytes_total", s.bandwidth_dropped_bytes);
+  w.family("turnpike_own_listener_denied_total", "counter",
+           "Packets and channel binds refused because the peer is one of our listeners.");
+  w.sample("turnpike_own_listener_denied_total", s.own_listener_denied);
+  w.family("turnpike_draining", "gauge",
+           "1 while shutting down gracefully (new allocations get 508).");
+  w.sample("turnpike_draining", total.draining);
+  w.family("turnpike_draining_refused_total", "counter",
+           "Allocate requests refused (508) during a graceful shutdown.");
+  w.sample("turnpike_draining_refused_total", s.draining_refused);
   w.family("turnpike_auth_failures_total", "counter", "Authentication failures by reason.");
   for (size_t r = 0; r < turn::Stats::kAuthFailures; ++r) {
     w.sample("turnpike_auth_failures_total", s.auth_failures[r],
@@ -132,6 +170,13 @@ std::string render_metrics(const WorkerSnapshot& total, size_t workers) {
              counters.connections_accepted[static_cast<size_t>(t)],
              {{"transport", transport_name(t)}});
   }
+  w.family("turnpike_connections_rejected_total", "counter",
+           "TCP/TLS connections closed at accept by limits.max_connections (reason total) or "
+           "limits.max_connections_per_ip (reason per_ip).");
+  w.sample("turnpike_connections_rejected_total", counters.connections_rejected[0],
+           {{"reason", "total"}});
+  w.sample("turnpike_connections_rejected_total", counters.connections_rejected[1],
+           {{"reason", "per_ip"}});
   w.family("turnpike_connections", "gauge", "TCP/TLS connections open now.");
   w.sample("turnpike_connections", total.connections);
   w.family("turnpike_tls_handshakes_total", "counter", "TLS handshakes completed.");

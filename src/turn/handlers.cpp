@@ -54,6 +54,12 @@ void Server::handle_allocate(Request& req) {
     }
     return send_error(req, error::kAllocationMismatch);
   }
+  // Shutting down (SIGTERM with shutdown.grace_period): no new allocations. 508 tells the client
+  // to use another server (RFC 8656 §7.2: the server is out of capacity), unlike a 403.
+  if (draining_) {
+    ++stats_.draining_refused;
+    return send_error(req, error::kInsufficientCapacity);
+  }
   // Step 3: REQUESTED-TRANSPORT is mandatory; we relay UDP only (TCP relays, RFC 6062: 442).
   const auto transport = msg.find(attr::kRequestedTransport);
   if (!transport) return send_error(req, error::kBadRequest);
@@ -152,7 +158,7 @@ void Server::handle_allocate(Request& req) {
   a.expires = now + Millis{lifetime_s} * 1000;
   if (reserve_next) {  // the relay allocator holds local port + 1 for us
     a.reserved_port = static_cast<uint16_t>(local->port + 1);
-    a.reservation_token = next_random() | 1;  // never 0
+    a.reservation_token = unguessable_token() | 1;  // never 0
     a.reservation_expires = now + config_.reservation_lifetime_ms;
     reservations_[a.reservation_token] = id;
     deps_.relays.share_reservation(a.reservation_token, local->family(), a.reserved_port);
@@ -265,6 +271,12 @@ void Server::handle_channel_bind(Request& req) {
   }
   if (peer->family() != a->relayed.family()) {
     return send_error(req, error::kPeerAddressFamilyMismatch);
+  }
+  if (is_own_listener(*peer)) {  // RFC 8656 §21.1.7: never a channel to our own listeners
+    ++stats_.own_listener_denied;
+    ++stats_.peer_denied;
+    deps_.observer.on_peer_denied(a->client, *peer);
+    return send_error(req, error::kForbidden);
   }
   if (!peer_allowed(*a, *peer)) return send_error(req, error::kForbidden);
   const Millis now = req.now.mono_ms;

@@ -19,6 +19,8 @@ struct Server::Request {
   bool sha256_integrity = false;
   std::string username;
   auth::Key key;
+  // The unauthenticated-request limit was applied (a token taken) for this request.
+  bool charged = false;
 };
 
 }  // namespace turnpike::turn

@@ -11,6 +11,7 @@
 #include "turnpike/stun/channel_data.h"
 #include "turnpike/stun/integrity.h"
 #include "turnpike/stun/message_builder.h"
+#include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
 
@@ -43,8 +44,15 @@ const char* to_string(AuthFailure f) noexcept {
   return "?";
 }
 
-Server::Server(ServerConfig config, Dependencies deps) : config_(std::move(config)), deps_(deps) {
+Server::Server(ServerConfig config, Dependencies deps)
+    : config_(std::move(config)),
+      deps_(deps),
+      unauthenticated_(config_.unauthenticated_rate_per_s, config_.unauthenticated_burst,
+                       config_.unauthenticated_sources,
+                       config_.random_seed ^ 0xA5A5'5A5A'C3C3'3C3CULL) {
   scratch_.reserve(1500);
+  for (const SocketAddress& a : config_.own_listeners) own_listener_ports_.set(a.port);
+  nonce_chars_ = deps_.nonces.issue(0, SocketAddress{}, 0).size();  // the same for every nonce
   relay_scratch_.resize(PeerPacket::kHeadroom + 65536 + PeerPacket::kTailroom);
   // RFC 8489 §14.11: algorithms in order of preference, each with empty parameters.
   for (const auto alg : {stun::PasswordAlgorithm::kSha256, stun::PasswordAlgorithm::kMd5}) {
@@ -52,6 +60,23 @@ Server::Server(ServerConfig config, Dependencies deps) : config_(std::move(confi
     password_algorithms_.insert(password_algorithms_.end(),
                                 {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v), 0, 0});
   }
+}
+
+uint64_t Server::unguessable_token() noexcept {
+  // RESERVATION-TOKEN grants a held port: it must not be predictable from the tokens a client has
+  // seen (splitmix64 is invertible: one output gives away the seed and every later value, RFC 8656
+  // §21.3.3). An HMAC of a counter under the per-process seed is not.
+  uint8_t key[8];
+  uint8_t count[8];
+  ++counter_;
+  for (size_t i = 0; i < 8; ++i) {
+    key[i] = static_cast<uint8_t>(config_.random_seed >> (8 * i));
+    count[i] = static_cast<uint8_t>(counter_ >> (8 * i));
+  }
+  const auto mac = crypto::hmac_sha256(ByteView(key, 8), ByteView(count, 8));
+  uint64_t token = 0;
+  for (size_t i = 0; i < 8; ++i) token = (token << 8) | mac[i];
+  return token;
 }
 
 uint64_t Server::next_random() noexcept {
@@ -82,7 +107,7 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
   switch (msg.message_class()) {
     case Class::kRequest: {
       ++stats_.requests;
-      Request req{client, msg, now, false, false, {}, {}};
+      Request req{client, msg, now, false, false, {}, {}, false};
       handle_request(req);
       return;
     }
@@ -95,6 +120,12 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
 }
 
 void Server::handle_request(Request& req) {
+  // Requests without MESSAGE-INTEGRITY cost a token of their source before any work is done
+  // (Binding, every client's first Allocate, junk); failed authentications pay in send().
+  if (!req.msg.integrity_offset() && !req.msg.integrity_sha256_offset() &&
+      !charge_unauthenticated(req)) {
+    return;
+  }
   std::array<uint16_t, 8> unknown{};
   const size_t n_unknown = req.msg.unknown_required_attributes(unknown);
   switch (req.msg.method()) {
@@ -128,11 +159,30 @@ void Server::handle_request(Request& req) {
 }
 
 void Server::handle_binding(Request& req) {
-  // RFC 8489 §6.3.1.2: the response carries the client's reflexive address.
+  // RFC 8489 §6.3.1.2: the response carries the client's reflexive address. SOFTWARE only when
+  // the answer stays no larger than the request (a 20-byte Binding is the classic reflector).
   MessageBuilder b(scratch_, stun::make_type(Method::kBinding, Class::kSuccess),
                    req.msg.transaction_id());
   b.add_xor_address(attr::kXorMappedAddress, req.client.client);
-  send_success(req, b);
+  const size_t software = 4 + ((config_.software.size() + 3) & ~size_t{3});
+  if (!config_.software.empty() && fits_request(req, b.bytes().size() + software + 8)) {
+    b.add_string(attr::kSoftware, config_.software);
+  }
+  send(req, b);
+}
+
+bool Server::charge_unauthenticated(Request& req) noexcept {
+  if (req.charged) return true;
+  req.charged = true;
+  if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) return true;
+  ++stats_.unauthenticated_dropped;
+  return false;
+}
+
+bool Server::fits_request(const Request& req, size_t size) const noexcept {
+  // Over TCP/TLS the source address is proven by the handshake: nothing can be reflected.
+  if (!config_.small_challenges || req.client.transport != Transport::kUdp) return true;
+  return size <= req.msg.raw().size();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,6 +318,8 @@ Allocation* Server::allocation_for(Request& req) {
 // Responses
 
 void Server::send(Request& req, MessageBuilder& b) {
+  // Every answer to an unauthenticated request (or a failed authentication) is limited per source.
+  if (!req.authenticated && !charge_unauthenticated(req)) return;
   if (req.authenticated) {
     if (req.sha256_integrity) {
       b.add_message_integrity_sha256(req.key.view());
@@ -294,17 +346,39 @@ void Server::send_error(Request& req, uint16_t code) {
 void Server::send_challenge(Request& req, uint16_t code) {
   // 401 and 438 are never integrity-protected: the client has no usable key yet (RFC 8489 §9.2.4).
   req.authenticated = false;
+  if (!charge_unauthenticated(req)) return;  // before the nonce HMAC: a flood costs nothing more
+  // Over UDP the challenge must not be larger than the request (spoofed sources would make us an
+  // amplifier). ERROR-CODE, REALM and NONCE are required; the optional parts go in, in this order,
+  // while they fit: FINGERPRINT (when the request had one), PASSWORD-ALGORITHMS with the nonce's
+  // feature bit (RFC 8489 §9.2: offered only when the attribute is there), the reason phrase.
+  // A request smaller than the required part gets just that (a bounded, constant excess).
+  const auto padded = [](size_t n) { return 4 + ((n + 3) & ~size_t{3}); };
+  const std::string_view reason = stun::reason_phrase(code);
+  size_t size = stun::kHeaderSize + padded(4) + padded(config_.realm.size()) + padded(nonce_chars_);
+  const bool fingerprint = req.msg.has_fingerprint() || req.client.transport != Transport::kUdp;
+  if (fingerprint) size += 8;
+  const size_t budget =
+      std::max(size, fits_request(req, SIZE_MAX) ? SIZE_MAX : req.msg.raw().size());
+  const bool algorithms = config_.password_algorithms && size + 12 <= budget;
+  if (algorithms) size += 12;
+  const bool with_reason = size + padded(4 + reason.size()) - padded(4) <= budget;
   uint32_t features = 0;
-  if (config_.password_algorithms) {
-    features = auth::kFeaturePasswordAlgorithms | auth::kFeatureUsernameAnonymity;
-  }
+  if (config_.password_algorithms) features |= auth::kFeatureUsernameAnonymity;
+  if (algorithms) features |= auth::kFeaturePasswordAlgorithms;
   MessageBuilder b(scratch_, stun::make_type(req.msg.method(), Class::kError),
                    req.msg.transaction_id());
-  b.add_error_code(code);
+  if (with_reason) {
+    b.add_error_code(code);
+  } else {  // class and number only (RFC 8489 §14.8: the reason phrase is for humans)
+    const uint8_t value[4] = {0, 0, static_cast<uint8_t>(code / 100),
+                              static_cast<uint8_t>(code % 100)};
+    b.add(attr::kErrorCode, value);
+  }
   b.add_string(attr::kRealm, config_.realm);
   b.add_string(attr::kNonce, deps_.nonces.issue(req.now.mono_ms, req.client.client, features));
-  if (config_.password_algorithms) b.add(attr::kPasswordAlgorithms, password_algorithms_);
-  send(req, b);
+  if (algorithms) b.add(attr::kPasswordAlgorithms, password_algorithms_);
+  if (fingerprint) b.add_fingerprint();
+  deps_.outbox.to_client(req.client, b.bytes());
 }
 
 void Server::send_unknown_attributes(Request& req, std::span<const uint16_t> types) {
@@ -359,15 +433,25 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
     if (payload.size() > relay_scratch_.size() - PeerPacket::kHeadroom - PeerPacket::kTailroom) {
       return;
     }
+    if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
     uint8_t* start = relay_scratch_.data() + PeerPacket::kHeadroom;
     std::memcpy(start, payload.data(), payload.size());
     ++stats_.hairpin_packets;
     on_peer_datagram(target->id, from.relayed, PeerPacket{start, payload.size()}, now);
     return;
   }
+  if (is_own_listener(peer)) {
+    // RFC 8656 §21.1.7: relaying to our own listening ports would let a client talk to the server
+    // as the server (loops, requests from a spoofed trusted source). Never, whatever the policy.
+    ++stats_.own_listener_denied;
+    ++stats_.peer_denied;
+    deps_.observer.on_peer_denied(from.client, peer);
+    return;
+  }
   if (is_own_relay(peer)) {
     // A relay of another worker of this server: the kernel delivers it locally (to the bind
     // address, not the public one), and that worker presents it under our public address.
+    if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
     ++stats_.hairpin_packets;
     deps_.outbox.to_peer(from.id, local_form(peer), payload);
     return;
@@ -380,16 +464,35 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
     deps_.observer.on_peer_denied(from.client, peer);
     return;
   }
+  if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
   const auto t = static_cast<size_t>(from.client.transport);
   ++stats_.packets_to_peer[t];
   stats_.bytes_to_peer[t] += payload.size();
   deps_.outbox.to_peer(from.id, peer, payload);
 }
 
+bool Server::within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept {
+  const uint64_t rate = config_.max_bandwidth_per_allocation;
+  if (rate == 0) return true;
+  // One second's worth, and never less than the largest datagram (it must be able to pass).
+  const uint64_t burst = std::max<uint64_t>(rate, 65536);
+  if (budget.try_take(bytes, now.mono_ms, rate, burst)) return true;
+  ++stats_.bandwidth_dropped_packets;
+  stats_.bandwidth_dropped_bytes += bytes;
+  return false;
+}
+
+bool Server::is_own_listener(const SocketAddress& address) const noexcept {
+  if (config_.allow_own_listeners || !own_listener_ports_.test(address.port)) return false;
+  const SocketAddress canonical{policy::PeerFilter::canonical(address.ip), address.port};
+  return std::ranges::find(config_.own_listeners, canonical) != config_.own_listeners.end();
+}
+
 bool Server::peer_allowed(const Allocation& allocation, const SocketAddress& peer) {
   // One of our own relayed addresses is always allowed (two clients of this server); everything
-  // else goes through the one policy function.
-  if (table_.find_by_relayed(peer) != nullptr || is_own_relay(peer) ||
+  // else goes through the one policy function. Callers that know the peer's port (ChannelBind)
+  // also refuse our own listening addresses (is_own_listener).
+  if (table_.find_by_relayed(peer) != nullptr || (is_own_relay(peer) && !is_own_listener(peer)) ||
       deps_.peer_filter.allows(peer.ip)) {
     return true;
   }
@@ -422,11 +525,15 @@ void Server::on_peer_datagram(AllocationId relay, const SocketAddress& source, P
                               const Now& now) {
   Allocation* a = table_.find(relay);
   if (a == nullptr || packet.length > 0xFFFF - 64) return;
+  // Our listeners only ever answer clients: a datagram from one means a client spoofed a relayed
+  // address as its source. Never relay it (it would be the loop of RFC 8656 §21.1.7).
+  if (is_own_listener(source)) return;
   // From another worker's relay socket, the source is its local address; clients know it by the
   // advertised one (the only case where the two differ is behind 1:1 NAT).
   const SocketAddress peer = public_form(source);
   // RFC 8656 §11.3: data from a peer without a permission is dropped.
   if (a->find_permission(peer.ip, now.mono_ms) == nullptr) return;
+  if (!within_bandwidth(a->to_client_budget, packet.length, now)) return;
   const auto length = static_cast<uint16_t>(packet.length);
   const bool stream = a->client.transport != Transport::kUdp;
   if (const Channel* channel = a->find_channel_for(peer, now.mono_ms)) {

@@ -35,6 +35,10 @@ class TestClient {
   bool send_nonce = true;
   bool send_algorithms_list = true;          // with use_sha256: include PASSWORD-ALGORITHMS
   std::optional<Bytes> algorithms_override;  // with use_sha256: send this instead of the echo
+  // Bytes of SOFTWARE added to unauthenticated requests. Over UDP the server keeps a challenge no
+  // larger than the request, so an RFC 8489 client that wants PASSWORD-ALGORITHMS offered pads
+  // its first request.
+  size_t pad_unauthenticated = 0;
   // ---- what the last 401/438 taught the client
   std::string realm;
   std::string nonce;
@@ -63,6 +67,9 @@ class TestClient {
     Bytes buffer;
     stun::MessageBuilder b(buffer, stun::make_type(method, cls), id);
     if (attrs) attrs(b);
+    if (!authenticate && pad_unauthenticated > 0) {
+      b.add_string(stun::attr::kSoftware, std::string(pad_unauthenticated, 'x'));
+    }
     if (authenticate) {
       if (use_userhash) {
         b.add(stun::attr::kUserhash, auth::userhash(username, realm));

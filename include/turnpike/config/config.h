@@ -61,6 +61,23 @@ struct AllocationConfig {
 struct PeerConfig {
   std::vector<std::string> allow;  // CIDRs that override the deny list (e.g. "127.0.0.0/8")
   std::vector<std::string> deny;   // extra CIDRs denied on top of the built-in list
+  // The server's own listening addresses (IP and port) are never peers unless this is true.
+  bool allow_listeners = false;
+};
+
+// Abuse limits (docs/security.md). 0 means "no limit" for each of them.
+struct LimitsConfig {
+  uint32_t max_connections = 10000;      // TCP/TLS connections open at once, all listeners
+  uint32_t max_connections_per_ip = 64;  // ... from one IPv4 address or IPv6 /64
+  uint64_t max_bandwidth_per_allocation = 12'500'000;  // relayed bytes/s, each direction
+  uint32_t unauthenticated_requests_per_second = 50;   // per IPv4 address or IPv6 /64
+  uint32_t unauthenticated_burst = 100;
+};
+
+struct ShutdownConfig {
+  // SIGTERM: refuse new allocations (508) and wait up to this many seconds for the existing ones
+  // to end before exiting. 0: exit at once.
+  uint32_t grace_period_s = 0;
 };
 
 struct TlsConfig {
@@ -112,6 +129,8 @@ struct Config {
   TlsConfig tls;
   LogConfig log;
   CredentialsConfig credentials;
+  LimitsConfig limits;
+  ShutdownConfig shutdown;
   uint32_t workers = 0;               // event-loop threads; 0 = one per CPU core
   std::string user;                   // drop to this user after binding (when started as root)
   std::string group;                  // and this group (default: the user's primary group)

@@ -8,8 +8,8 @@
 #include <uv.h>
 
 #include <cstdint>
-
 #include <memory>
+#include <optional>
 
 #include "turnpike/http/http_session.h"
 #include "turnpike/stun/stream_framer.h"
@@ -42,6 +42,14 @@ class StreamConnection {
   void close();               // idempotent; the object frees itself once its handles are closed
   [[nodiscard]] const FiveTuple& tuple() const noexcept { return tuple_; }
 
+  // Connection-limit bookkeeping (Worker): whether this connection is counted, and under which
+  // source (none until a PROXY header names it).
+  struct LimitSlot {
+    bool counted = false;
+    std::optional<IpAddress> source;
+  };
+  LimitSlot& limit_slot() noexcept { return limit_; }
+
   // libuv callbacks (stream_connection.cpp).
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_timeout();
@@ -60,6 +68,7 @@ class StreamConnection {
   void feed_tls(ByteView ciphertext);  // encrypted bytes in
   void flush_tls();                    // encrypted bytes out
   void write_raw(ByteView bytes);
+  void reset();  // closes with a TCP RST (a connection over the limits): no FIN/TIME_WAIT dance
 
   Worker& worker_;
   FiveTuple tuple_;
@@ -81,6 +90,7 @@ class StreamConnection {
   bool close_when_drained_ = false;
   bool awaiting_proxy_header_ = false;
   std::vector<uint8_t> proxy_buffer_;
+  LimitSlot limit_;
 };
 
 }  // namespace turnpike::net

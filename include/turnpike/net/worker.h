@@ -17,6 +17,7 @@
 #include "turnpike/auth/nonce_issuer.h"
 #include "turnpike/config/config.h"
 #include "turnpike/http/credentials_endpoint.h"
+#include "turnpike/net/connection_limits.h"
 #include "turnpike/net/shared_relay_ports.h"
 #include "turnpike/net/stream_connection.h"
 #include "turnpike/policy/peer_filter.h"
@@ -36,6 +37,11 @@ struct WorkerSetup {
   bool shared_listeners = false;      // several workers: listeners use SO_REUSEPORT
   size_t index = 0;                   // this worker's number, for the metrics board
   SharedRelayPorts* ports = nullptr;  // shared by all workers; the worker makes its own if null
+  // TCP/TLS connection limits shared by all workers; the worker makes its own (from the two
+  // numbers below) if null.
+  SharedConnectionLimits* connection_limits = nullptr;
+  uint32_t max_connections = 10000;
+  uint32_t max_connections_per_ip = 64;
   MetricsBoard* metrics = nullptr;
   std::vector<config::Listener> listeners;
   IpAddress relay_ipv4;
@@ -53,6 +59,9 @@ struct WorkerCounters {
   uint64_t stream_garbage = 0;
   uint64_t stream_drops = 0;  // data dropped because a client's write queue was full
   uint64_t udp_send_errors = 0;
+  // Connections accepted and closed at once (with a reset) because of limits.max_connections
+  // ([0]) or limits.max_connections_per_ip ([1]).
+  uint64_t connections_rejected[2] = {};
 };
 
 struct WorkerSnapshot {
@@ -63,6 +72,7 @@ struct WorkerSnapshot {
   uint64_t channels = 0;
   uint64_t relay_ports_free = 0;
   uint64_t connections = 0;
+  uint64_t draining = 0;  // 1 while the worker refuses new allocations (SIGTERM grace period)
 };
 
 // Where the workers of one daemon publish their snapshots (each worker on its tick and before it
@@ -72,6 +82,8 @@ class MetricsBoard {
   explicit MetricsBoard(size_t workers) : slots_(workers) {}
   void publish(size_t worker, const WorkerSnapshot& snapshot);
   [[nodiscard]] std::string render() const;
+  // Allocations of all workers, as of their last publish (each publishes on its tick).
+  [[nodiscard]] uint64_t allocations() const;
 
  private:
   mutable std::mutex mutex_;
@@ -99,6 +111,10 @@ class Worker final : public turn::Outbox,
   void start();
   // Closes every handle; the loop then runs out.
   void stop();
+  // SIGTERM with a grace period: new allocations get 508 and the TCP/TLS listeners close (no new
+  // connections; health checks fail, so load balancers move on). UDP listeners stay: existing
+  // allocations refresh and relay through them. Publishes a snapshot at once.
+  void drain();
   [[nodiscard]] std::vector<std::string> listener_names() const;
   // A reloaded certificate: new TLS connections use it, open ones keep theirs. The worker holds
   // its own reference (SSL_CTX_up_ref), so the caller may free its copy at once.
@@ -130,6 +146,11 @@ class Worker final : public turn::Outbox,
   void on_relay_datagram(UdpSocket& socket, uint8_t* payload, size_t length, const sockaddr* from);
   uv_buf_t receive_buffer(bool relay) noexcept;
   void on_connection(StreamListener& listener);
+  // Connection limits: whether a just-accepted connection from `client` may stay (counted when it
+  // may). `per_ip` is false on PROXY protocol listeners: the real source comes with the header.
+  bool admit_connection(StreamConnection& connection, bool per_ip);
+  // A PROXY header named the real source: the per-IP limit applies to it now.
+  bool admit_proxied_source(StreamConnection& connection);
 
   // Stream connections (stream_connection.cpp).
   static constexpr size_t kTlsPlaintextSize = 16384;
@@ -153,6 +174,7 @@ class Worker final : public turn::Outbox,
   [[nodiscard]] Now now() const noexcept;
   UdpSocket* bind_udp(const SocketAddress& address, bool shared, int& error);
   void start_stream_listener(const config::Listener& listener);
+  void close_stream_listeners();
   bool log_allowed() noexcept;
 
   uv_loop_t* loop_;
@@ -164,6 +186,8 @@ class Worker final : public turn::Outbox,
   turn::Server server_;
   std::unique_ptr<SharedRelayPorts> own_ports_;  // when no shared one was given
   SharedRelayPorts& ports_;
+  std::unique_ptr<SharedConnectionLimits> own_connection_limits_;
+  SharedConnectionLimits& connection_limits_;
   std::vector<UdpSocket*> listeners_;
   std::vector<StreamListener*> stream_listeners_;
   std::unordered_map<uint64_t, StreamConnection*> connections_;

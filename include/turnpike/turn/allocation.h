@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "turnpike/policy/ip_limits.h"
 #include "turnpike/stun/constants.h"
 #include "turnpike/turn/interfaces.h"
 #include "turnpike/util/socket_address.h"
@@ -43,6 +44,9 @@ struct Allocation {
   Millis reservation_expires = 0;
   std::vector<Permission> permissions;
   std::vector<Channel> channels;
+  // ServerConfig::max_bandwidth_per_allocation, one bucket per direction (payload bytes).
+  policy::RateBucket to_peer_budget;
+  policy::RateBucket to_client_budget;
 
   [[nodiscard]] const Permission* find_permission(const IpAddress& ip, Millis now) const noexcept;
   [[nodiscard]] const Channel* find_channel(uint16_t number, Millis now) const noexcept;

@@ -5,6 +5,7 @@
 // asks the RelayAllocator for relay sockets. It keeps no clock, no socket and no log.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "turnpike/auth/credential_store.h"
 #include "turnpike/auth/nonce_issuer.h"
+#include "turnpike/policy/ip_limits.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/stun/message_builder.h"
 #include "turnpike/stun/message_view.h"
@@ -57,6 +59,14 @@ struct Stats {
   uint64_t auth_failures[kAuthFailures] = {};
   uint64_t requests = 0;
   uint64_t dropped = 0;  // malformed or unroutable client messages
+  // Unauthenticated requests (or failed authentications) over the per-source rate: no answer.
+  uint64_t unauthenticated_dropped = 0;
+  // Relayed packets (and their payload bytes) over an allocation's bandwidth cap: dropped.
+  uint64_t bandwidth_dropped_packets = 0;
+  uint64_t bandwidth_dropped_bytes = 0;
+  uint64_t own_listener_denied =
+      0;                          // peers that are our own listening addresses (also peer_denied)
+  uint64_t draining_refused = 0;  // Allocate requests answered 508 while draining
 };
 
 class Server {
@@ -85,6 +95,15 @@ class Server {
   [[nodiscard]] std::pair<size_t, size_t> permission_and_channel_count() const;
   [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
 
+  // Graceful shutdown: while draining, new allocations are refused with 508 (Insufficient
+  // Capacity: the client tries another server) and existing ones keep working until they end.
+  void set_draining(bool draining) noexcept { draining_ = draining; }
+  [[nodiscard]] bool draining() const noexcept { return draining_; }
+  // Sources tracked by the unauthenticated-request limiter (bounded by its table size).
+  [[nodiscard]] size_t tracked_unauthenticated_sources() const noexcept {
+    return unauthenticated_.size();
+  }
+
  private:
   struct Request;  // one request being answered (defined in server.cpp)
 
@@ -106,6 +125,14 @@ class Server {
   void relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload, const Now& now,
                      bool policy_checked);
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
+  // One of the server's own listening addresses (exact address and port).
+  [[nodiscard]] bool is_own_listener(const SocketAddress& address) const noexcept;
+  // Takes `bytes` from one of an allocation's bandwidth buckets; false (counted) when over the cap.
+  bool within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept;
+  // The unauthenticated-request limit for this request's source; false: drop it, answer nothing.
+  bool charge_unauthenticated(Request& req) noexcept;
+  // Whether a response of `size` bytes may go to this request's source without amplification.
+  [[nodiscard]] bool fits_request(const Request& req, size_t size) const noexcept;
   // Our own relays, in their advertised or local form (any worker's: the port range is shared).
   [[nodiscard]] bool is_own_relay(const SocketAddress& address) const noexcept;
   // The local (bind) form of one of our relayed addresses: where the kernel delivers it.
@@ -124,7 +151,8 @@ class Server {
   uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
   void release_reservation(Allocation& allocation);  // the port goes back to the pool
   void forget_reservation(Allocation& allocation);   // the port was handed to a new relay
-  uint64_t next_random() noexcept;
+  uint64_t next_random() noexcept;        // transaction ids of Data indications (not secret)
+  uint64_t unguessable_token() noexcept;  // RESERVATION-TOKEN values
 
   ServerConfig config_;
   Dependencies deps_;
@@ -137,6 +165,10 @@ class Server {
   std::unordered_map<uint64_t, AllocationId> reservations_;  // RESERVATION-TOKEN -> holder
   std::vector<uint8_t> password_algorithms_;  // PASSWORD-ALGORITHMS value we offer (encoded)
   uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
+  policy::IpRateLimiter unauthenticated_;
+  std::bitset<65536> own_listener_ports_;  // quick filter before the exact scan
+  size_t nonce_chars_ = 0;                 // length of the issuer's nonces (constant)
+  bool draining_ = false;
 };
 
 }  // namespace turnpike::turn

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "turnpike/util/socket_address.h"
 #include "turnpike/util/time.h"
@@ -39,6 +40,25 @@ struct ServerConfig {
   // Public addresses reported in XOR-RELAYED-ADDRESS when relays bind behind 1:1 NAT.
   std::optional<IpAddress> advertised_ipv4;
   std::optional<IpAddress> advertised_ipv6;
+  // The server's own listening addresses (every listener's port on each local address it is
+  // reached at): never a peer, whatever the peer filter says (RFC 8656 §21.1.7 loops; exact
+  // address and port match). false only when config peers.allow_listeners says so.
+  std::vector<SocketAddress> own_listeners;
+  bool allow_own_listeners = false;
+
+  // Abuse limits (docs/security.md). Unauthenticated STUN requests (no MESSAGE-INTEGRITY, or one
+  // that fails) per source address (IPv6: per /64): over the rate they are dropped silently.
+  // unauthenticated_rate_per_s == 0 disables the limit.
+  uint32_t unauthenticated_rate_per_s = 50;
+  uint32_t unauthenticated_burst = 100;
+  size_t unauthenticated_sources = 16384;  // table slots (per server, i.e. per worker)
+  // Relayed payload bytes per second per allocation, each direction separately (0 = unlimited);
+  // the bucket holds one second's worth, at least one maximal datagram. Excess is dropped.
+  uint64_t max_bandwidth_per_allocation = 12'500'000;
+  // Over UDP, 401/438 challenges are built no larger than the request (optional parts are left
+  // out; see send_challenge), so spoofed requests cannot be amplified. Streams always get all.
+  bool small_challenges = true;
+
   // Seeds reservation tokens and indication transaction ids (the daemon passes random bytes).
   uint64_t random_seed = 0x9E3779B97F4A7C15ULL;
 };

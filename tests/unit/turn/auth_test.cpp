@@ -76,6 +76,7 @@ TEST(Binding, UnknownComprehensionOptionalAttributeIsIgnored) {
 TEST(Auth, AllocateWithoutIntegrityGets401Challenge) {
   Harness h;
   TestClient c(h, kClient);
+  c.pad_unauthenticated = 100;  // large enough for the whole challenge (see limits_test.cpp)
   const Reply r = c.send_once(
       Method::kAllocate,
       [](stun::MessageBuilder& b) {
@@ -265,6 +266,7 @@ TEST(Auth, Sha256ClientGetsMessageIntegritySha256) {
   Harness h;
   TestClient c(h, kClient);
   c.use_sha256 = true;
+  c.pad_unauthenticated = 100;  // offered PASSWORD-ALGORITHMS over UDP
   const Reply r = c.allocate();
   ASSERT_TRUE(r.is_success()) << r.error;
   EXPECT_TRUE(r.has_integrity_sha256);
@@ -281,6 +283,7 @@ TEST(Auth, DowngradedPasswordAlgorithmsGets400) {
   Harness h;
   TestClient c(h, kClient);
   c.use_sha256 = true;
+  c.pad_unauthenticated = 100;  // offered PASSWORD-ALGORITHMS over UDP
   c.algorithms_override = Bytes{0x00, 0x01, 0x00, 0x00};  // MD5 only: not what we offered
   const Reply r = c.allocate();
   EXPECT_TRUE(r.is_error(err::kBadRequest));
@@ -292,6 +295,7 @@ TEST(Auth, PasswordAlgorithmWithoutTheListGets400) {
   Harness h;
   TestClient c(h, kClient);
   c.use_sha256 = true;
+  c.pad_unauthenticated = 100;  // offered PASSWORD-ALGORITHMS over UDP
   c.send_algorithms_list = false;
   EXPECT_TRUE(c.allocate().is_error(err::kBadRequest));
   EXPECT_EQ(h.server.allocation_count(), 0u);
