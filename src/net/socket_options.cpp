@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace turnpike::net {
 
@@ -27,6 +28,23 @@ int bind_reuseport_socket(const SocketAddress& address, int type) {
     return error;
   }
   return fd;
+}
+
+}  // namespace turnpike::net
+
+namespace turnpike::net {
+
+int enlarge_udp_buffers(int fd, int bytes) noexcept {
+  for (const auto& [force, plain] :
+       {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, std::pair{SO_SNDBUFFORCE, SO_SNDBUF}}) {
+    if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof bytes) != 0) {
+      setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof bytes);
+    }
+  }
+  int actual = 0;
+  socklen_t length = sizeof actual;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &length) != 0) return -1;
+  return actual;
 }
 
 }  // namespace turnpike::net

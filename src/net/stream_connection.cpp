@@ -181,7 +181,7 @@ void StreamConnection::deliver_http(ByteView plaintext) {
   // Every request restarts the idle timer: a keep-alive connection may idle this long.
   uv_timer_start(
       &timer_, [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, timeout_ms_, 0);
-  if (!out.empty()) send(as_bytes(out));
+  if (!out.empty()) send_now(as_bytes(out));
   if (!keep_open && !closing_) {
     if (ssl_ != nullptr) {
       (void)SSL_shutdown(ssl_);  // close_notify
@@ -259,6 +259,46 @@ void StreamConnection::flush_tls() {
 }
 
 void StreamConnection::send(ByteView bytes) {
+  if (closing_) return;
+  if (queued_ + pending_.size() + bytes.size() > kMaxQueuedBytes) {
+    worker_.count_stream_drop(*this);
+    return;
+  }
+  if (ssl_ != nullptr && !SSL_is_init_finished(ssl_)) return;  // nothing before the handshake
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (pending_.size() >= kCoalesceBytes) {
+    flush_pending();
+  } else if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    worker_.schedule_stream_flush(tuple_.connection_id);
+  }
+}
+
+void StreamConnection::flush_pending() {
+  if (pending_.empty() || closing_) {
+    pending_.clear();
+    return;
+  }
+  if (ssl_ == nullptr) {
+    write_raw(pending_);
+  } else {
+    // One SSL_write: OpenSSL cuts records of at most 16 KiB; one flush of the memory BIO.
+    const int n = SSL_write(ssl_, pending_.data(), static_cast<int>(pending_.size()));
+    if (n <= 0) {
+      ERR_clear_error();
+      pending_.clear();
+      close();
+      return;
+    }
+    flush_tls();
+  }
+  pending_.clear();
+  if (pending_.capacity() > 4 * kCoalesceBytes) pending_.shrink_to_fit();  // after a burst
+}
+
+void StreamConnection::send_now(ByteView bytes) {
+  if (closing_) return;
+  flush_pending();  // keep order with anything coalesced before
   if (closing_) return;
   if (queued_ + bytes.size() > kMaxQueuedBytes) {
     worker_.count_stream_drop(*this);

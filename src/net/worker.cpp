@@ -20,6 +20,7 @@ struct UdpSocket {
   SocketAddress local;
   bool relay = false;
   turn::AllocationId owner;
+  int fd = -1;  // the descriptor UdpSendBatch writes to (uv_fileno once bound)
 };
 
 // A TCP or TLS listening socket.
@@ -40,6 +41,8 @@ constexpr size_t kMaxDatagram = 65536;
 constexpr size_t kDatagramsPerRead = 20;
 constexpr int kListenBacklog = 511;
 constexpr uint64_t kTickMs = 500;
+// UDP listener socket buffers: ~4,000 full-size media packets of burst from all clients at once.
+constexpr int kListenerBufferBytes = 4 * 1024 * 1024;
 
 UdpSocket* socket_of(uv_handle_t* handle) { return static_cast<UdpSocket*>(handle->data); }
 
@@ -88,10 +91,15 @@ void on_alloc(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) {
 
 void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
              unsigned /*flags*/) {
-  // nread == 0 with an address is an empty datagram (relayed like any other); without one it
-  // means "nothing more to read". Errors: UDP carries on.
-  if (nread < 0 || from == nullptr) return;
   UdpSocket* s = socket_of(reinterpret_cast<uv_handle_t*>(handle));
+  // nread == 0 with an address is an empty datagram (relayed like any other); without one it
+  // means "nothing more to read", or (UV_UDP_MMSG_FREE) "that was the whole recvmmsg batch": what
+  // the batch produced leaves now, in as few sendmmsg calls as it takes. Errors: UDP carries on.
+  if (from == nullptr) {
+    s->worker->flush_sends();
+    return;
+  }
+  if (nread < 0) return;
   if (s->relay) {
     s->worker->on_relay_datagram(*s, reinterpret_cast<uint8_t*>(buf->base),
                                  static_cast<size_t>(nread), from);
@@ -109,6 +117,9 @@ void on_closed(uv_handle_t* handle) {
 
 void close_socket(UdpSocket* s) {
   auto* handle = reinterpret_cast<uv_handle_t*>(&s->handle);
+  // Queued datagrams name the descriptor, which uv_close releases at once (and the kernel may
+  // hand out again): they leave first.
+  s->worker->flush_sends();
   if (!uv_is_closing(handle)) uv_close(handle, on_closed);
 }
 
@@ -136,6 +147,9 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
       stream_buffer_(kMaxDatagram),
       tls_plaintext_(kTlsPlaintextSize),
       log_budget_(5.0, 20.0) {
+  // Datagrams framed in the receive buffer leave from there (flushed before it is reused).
+  send_batch_.set_borrowable(receive_buffer_.data(),
+                             receive_buffer_.data() + receive_buffer_.size());
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference
 }
 
@@ -185,6 +199,11 @@ UdpSocket* Worker::bind_udp(const SocketAddress& address, bool shared, int& erro
     error = uv_udp_bind(&s->handle, reinterpret_cast<const sockaddr*>(&storage), flags);
   }
   if (error == 0) error = uv_udp_recv_start(&s->handle, on_alloc, on_recv);
+  if (error == 0) {
+    uv_os_fd_t fd = -1;
+    error = uv_fileno(reinterpret_cast<uv_handle_t*>(&s->handle), &fd);
+    s->fd = fd;
+  }
   if (error != 0) {
     close_socket(s);
     return nullptr;
@@ -204,6 +223,7 @@ void Worker::start() {
       throw std::runtime_error("cannot listen on udp " + l.address.to_string() + ": " +
                                uv_strerror(error));
     }
+    enlarge_udp_buffers(s->fd, kListenerBufferBytes);
     listeners_.push_back(s);
   }
   async_ = new uv_async_t;
@@ -224,6 +244,19 @@ void Worker::start() {
   ++open_handles_;
   uv_timer_start(
       timer_, [](uv_timer_t* t) { static_cast<Worker*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+  // Datagrams queued by timers and posted tasks leave before the loop sleeps; those queued by
+  // stream reads leave right after the I/O phase.
+  flush_prepare_ = new uv_prepare_t;
+  uv_prepare_init(loop_, flush_prepare_);
+  flush_prepare_->data = this;
+  ++open_handles_;
+  uv_prepare_start(flush_prepare_,
+                   [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->flush_sends(); });
+  flush_check_ = new uv_check_t;
+  uv_check_init(loop_, flush_check_);
+  flush_check_->data = this;
+  ++open_handles_;
+  uv_check_start(flush_check_, [](uv_check_t* c) { static_cast<Worker*>(c->data)->flush_sends(); });
 }
 
 void Worker::start_stream_listener(const config::Listener& l) {
@@ -416,6 +449,21 @@ void Worker::stop() {
     });
     timer_ = nullptr;
   }
+  flush_sends();
+  if (flush_prepare_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_prepare_), [](uv_handle_t* h) {
+      static_cast<Worker*>(h->data)->open_handles_--;
+      delete reinterpret_cast<uv_prepare_t*>(h);
+    });
+    flush_prepare_ = nullptr;
+  }
+  if (flush_check_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_check_), [](uv_handle_t* h) {
+      static_cast<Worker*>(h->data)->open_handles_--;
+      delete reinterpret_cast<uv_check_t*>(h);
+    });
+    flush_check_ = nullptr;
+  }
 }
 
 std::vector<std::string> Worker::listener_names() const {
@@ -429,12 +477,26 @@ std::vector<std::string> Worker::listener_names() const {
   return names;
 }
 
+void Worker::flush_sends() {
+  send_batch_.flush();
+  while (!stream_flushes_.empty()) {
+    flushing_.swap(stream_flushes_);
+    for (const uint64_t id : flushing_) {
+      const auto it = connections_.find(id);
+      if (it != connections_.end()) it->second->run_scheduled_flush();
+    }
+    flushing_.clear();
+  }
+}
+
 void Worker::on_tick() {
   server_.advance(now());
   if (setup_.metrics != nullptr) setup_.metrics->publish(setup_.index, snapshot());
 }
 
 uv_buf_t Worker::receive_buffer(bool) noexcept {
+  // Queued datagrams may point into this buffer: they leave before it is read into again.
+  send_batch_.flush();
   // One buffer serves every socket: libuv hands each datagram of a batch to its callback, in
   // order, before it reads again. Reads start kHeadroom bytes in, so the server can frame a relayed
   // payload in place: for the first chunk in the headroom, for later ones in the (already handled)
@@ -472,14 +534,9 @@ void Worker::to_client(const FiveTuple& client, ByteView bytes) {
   }
   for (UdpSocket* s : listeners_) {
     if (s->local == client.server) {
-      sockaddr_storage to{};
-      client.client.to_sockaddr(to);
-      uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
-                                 static_cast<unsigned>(bytes.size()));
-      // Non-blocking: a full socket buffer drops the datagram, as the network could.
-      if (uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to)) < 0) {
-        ++counters_.udp_send_errors;
-      }
+      // Queued; non-blocking when it leaves: a full socket buffer drops the datagram, as the
+      // network could.
+      send_batch_.queue(s->fd, client.client, bytes);
       return;
     }
   }
@@ -489,13 +546,7 @@ void Worker::to_peer(turn::AllocationId relay, const SocketAddress& peer, ByteVi
   if (relay.index >= relays_.size()) return;
   UdpSocket* s = relays_[relay.index];
   if (s == nullptr || !(s->owner == relay)) return;
-  sockaddr_storage to{};
-  peer.to_sockaddr(to);
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
-                             static_cast<unsigned>(bytes.size()));
-  if (uv_udp_try_send(&s->handle, &buf, 1, reinterpret_cast<const sockaddr*>(&to)) < 0) {
-    ++counters_.udp_send_errors;
-  }
+  send_batch_.queue(s->fd, peer, bytes);
 }
 
 // ---- turn::RelayAllocator ----

@@ -41,6 +41,9 @@ void add(WorkerSnapshot& total, const WorkerSnapshot& one) {
   total.counters.stream_garbage += one.counters.stream_garbage;
   total.counters.stream_drops += one.counters.stream_drops;
   total.counters.udp_send_errors += one.counters.udp_send_errors;
+  total.counters.udp_datagrams_sent += one.counters.udp_datagrams_sent;
+  total.counters.udp_send_syscalls += one.counters.udp_send_syscalls;
+  total.counters.udp_gso_messages += one.counters.udp_gso_messages;
   total.allocations += one.allocations;
   total.permissions += one.permissions;
   total.channels += one.channels;
@@ -75,6 +78,11 @@ WorkerSnapshot Worker::snapshot() const {
   WorkerSnapshot s;
   s.stats = server_.stats();
   s.counters = counters_;
+  const UdpSendStats& sends = send_batch_.stats();
+  s.counters.udp_send_errors += sends.errors;
+  s.counters.udp_datagrams_sent = sends.datagrams;
+  s.counters.udp_send_syscalls = sends.syscalls;
+  s.counters.udp_gso_messages = sends.gso_messages;
   s.allocations = server_.allocation_count();
   const auto [permissions, channels] = server_.permission_and_channel_count();
   s.permissions = permissions;
@@ -193,6 +201,15 @@ std::string render_metrics(const WorkerSnapshot& total, size_t workers) {
   w.sample("turnpike_stream_dropped_total", counters.stream_drops);
   w.family("turnpike_udp_send_errors_total", "counter", "UDP sends that failed (buffer full).");
   w.sample("turnpike_udp_send_errors_total", counters.udp_send_errors);
+  w.family("turnpike_udp_datagrams_sent_total", "counter",
+           "UDP datagrams handed to the kernel (to clients and to peers).");
+  w.sample("turnpike_udp_datagrams_sent_total", counters.udp_datagrams_sent);
+  w.family("turnpike_udp_send_syscalls_total", "counter",
+           "sendmmsg/sendmsg calls that carried them (batching: datagrams per call).");
+  w.sample("turnpike_udp_send_syscalls_total", counters.udp_send_syscalls);
+  w.family("turnpike_udp_gso_messages_total", "counter",
+           "Messages the kernel segmented (UDP GSO): several same-size datagrams to one address.");
+  w.sample("turnpike_udp_gso_messages_total", counters.udp_gso_messages);
   return w.text();
 }
 

@@ -11,3 +11,13 @@ namespace turnpike::net {
 int bind_reuseport_socket(const SocketAddress& address, int type);
 
 }  // namespace turnpike::net
+
+namespace turnpike::net {
+
+// Receive and send buffers of a UDP listener: one socket takes every client's traffic, so a burst
+// from many clients at once must not overflow the 208 KiB default (RcvbufErrors). Tries
+// SO_RCVBUFFORCE/SO_SNDBUFFORCE (root, CAP_NET_ADMIN: above net.core.rmem_max), then the plain
+// options (capped by the sysctl). Best effort: returns the receive buffer size the kernel reports.
+int enlarge_udp_buffers(int fd, int bytes) noexcept;
+
+}  // namespace turnpike::net

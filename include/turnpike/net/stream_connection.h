@@ -38,8 +38,17 @@ class StreamConnection {
   static StreamConnection* accept(Worker& worker, uv_stream_t* listener, const SocketAddress& local,
                                   const Options& options, uint64_t id);
 
-  void send(ByteView bytes);  // to the client
-  void close();               // idempotent; the object frees itself once its handles are closed
+  // To the client. Coalesced: bytes collect in a per-connection buffer and leave in one TLS record
+  // / one write when the worker flushes (end of a receive batch, after the I/O phase), or at once
+  // past kCoalesceBytes — many relayed packets cost one SSL_write and one system call.
+  void send(ByteView bytes);
+  // The worker's flush for a connection that scheduled one (Worker::schedule_stream_flush).
+  void run_scheduled_flush() {
+    flush_scheduled_ = false;
+    flush_pending();
+  }
+  static constexpr size_t kCoalesceBytes = 16384;  // one full TLS record of plaintext
+  void close();  // idempotent; the object frees itself once its handles are closed
   [[nodiscard]] const FiveTuple& tuple() const noexcept { return tuple_; }
 
   // Connection-limit bookkeeping (Worker): whether this connection is counted, and under which
@@ -68,6 +77,8 @@ class StreamConnection {
   void feed_tls(ByteView ciphertext);  // encrypted bytes in
   void flush_tls();                    // encrypted bytes out
   void write_raw(ByteView bytes);
+  void send_now(ByteView bytes);
+  void flush_pending();  // uncoalesced (HTTP responses, before close_notify)
   void reset();  // closes with a TCP RST (a connection over the limits): no FIN/TIME_WAIT dance
 
   Worker& worker_;
@@ -88,6 +99,8 @@ class StreamConnection {
   std::unique_ptr<http::HttpSession> http_;
   uint64_t timeout_ms_ = 0;
   bool close_when_drained_ = false;
+  bool flush_scheduled_ = false;  // our id is in the worker's flush list
+  std::vector<uint8_t> pending_;  // coalesced output not yet written (plaintext)
   bool awaiting_proxy_header_ = false;
   std::vector<uint8_t> proxy_buffer_;
   LimitSlot limit_;

@@ -20,6 +20,7 @@
 #include "turnpike/net/connection_limits.h"
 #include "turnpike/net/shared_relay_ports.h"
 #include "turnpike/net/stream_connection.h"
+#include "turnpike/net/udp_send_batch.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/policy/rate_limiter.h"
 #include "turnpike/turn/relay_port_pool.h"
@@ -59,6 +60,9 @@ struct WorkerCounters {
   uint64_t stream_garbage = 0;
   uint64_t stream_drops = 0;  // data dropped because a client's write queue was full
   uint64_t udp_send_errors = 0;
+  uint64_t udp_datagrams_sent = 0;  // UdpSendBatch: datagrams, system calls, GSO messages
+  uint64_t udp_send_syscalls = 0;
+  uint64_t udp_gso_messages = 0;
   // Connections accepted and closed at once (with a reset) because of limits.max_connections
   // ([0]) or limits.max_connections_per_ip ([1]).
   uint64_t connections_rejected[2] = {};
@@ -169,6 +173,12 @@ class Worker final : public turn::Outbox,
   [[nodiscard]] Now current_time() const noexcept { return now(); }
   void on_socket_closed(UdpSocket& socket) noexcept;
   void on_tick();
+  // Sends every queued UDP datagram. Called before the receive buffer is reused, at the end of
+  // each received batch, before the loop polls (uv_prepare) and after it handled I/O (uv_check),
+  // and before a UDP socket closes.
+  void flush_sends();
+  // A connection with coalesced output asks to be flushed with the UDP batch.
+  void schedule_stream_flush(uint64_t connection_id) { stream_flushes_.push_back(connection_id); }
 
  private:
   [[nodiscard]] Now now() const noexcept;
@@ -195,7 +205,12 @@ class Worker final : public turn::Outbox,
 
   std::vector<UdpSocket*> relays_;  // indexed by AllocationId::index
   uv_timer_t* timer_ = nullptr;
+  uv_prepare_t* flush_prepare_ = nullptr;
+  uv_check_t* flush_check_ = nullptr;
   std::vector<uint8_t> receive_buffer_;
+  UdpSendBatch send_batch_;
+  std::vector<uint64_t> stream_flushes_;  // connection ids (a closed one is simply not found)
+  std::vector<uint64_t> flushing_;        // the list being flushed (flushes may schedule more)
   std::vector<uint8_t> stream_buffer_;
   std::vector<uint8_t> tls_plaintext_;
   policy::TokenBucket log_budget_;
