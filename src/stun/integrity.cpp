@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "turnpike/stun/crc32.h"
 #include "turnpike/util/constant_time.h"
 #include "turnpike/util/crypto.h"
 
@@ -12,25 +13,6 @@ constexpr size_t kAttributeHeaderSize = 4;
 constexpr size_t kSha1MacSize = 20;
 constexpr size_t kMinSha256MacSize = 16;
 constexpr size_t kMaxSha256MacSize = 32;
-
-// Reflected CRC-32 (ISO/IEC 3309, ITU-T V.42; polynomial 0x04C11DB7 bit-reversed).
-constexpr std::array<uint32_t, 256> make_crc_table() noexcept {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t n = 0; n < 256; ++n) {
-    uint32_t c = n;
-    for (int k = 0; k < 8; ++k) c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[n] = c;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = make_crc_table();
-static_assert(kCrcTable[1] == 0x77073096u && kCrcTable[255] == 0x2D02EF8Du);
-
-uint32_t crc32(ByteView bytes) noexcept {
-  uint32_t c = 0xFFFFFFFFu;
-  for (uint8_t b : bytes) c = kCrcTable[(c ^ b) & 0xFFu] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
 
 // The 20-byte header with its length field rewritten to end right after the attribute at
 // `attr_offset` whose value (already a multiple of 4) is `value_length` bytes: RFC 8489

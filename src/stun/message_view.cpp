@@ -73,21 +73,27 @@ bool MessageView::looks_like_stun(ByteView bytes) noexcept {
 }
 
 Result<MessageView, ParseError> MessageView::parse(ByteView message) noexcept {
-  if (message.size() < kHeaderSize) return unexpected(ParseError::kTooShort);
+  // Built in place in the result (one named return: no copy of the attribute index).
+  Result<MessageView, ParseError> out{MessageView{}};
+  if (const auto error = parse_into(message, *out)) out = unexpected(*error);
+  return out;
+}
+
+std::optional<ParseError> MessageView::parse_into(ByteView message, MessageView& view) noexcept {
+  if (message.size() < kHeaderSize) return (ParseError::kTooShort);
   const uint8_t* const data = message.data();
   // RFC 8489 §6: the most significant two bits of every STUN message are zero.
-  if ((data[0] & 0xC0) != 0) return unexpected(ParseError::kNotStun);
-  if (load_be32(data + 4) != kMagicCookie) return unexpected(ParseError::kBadMagicCookie);
+  if ((data[0] & 0xC0) != 0) return (ParseError::kNotStun);
+  if (load_be32(data + 4) != kMagicCookie) return (ParseError::kBadMagicCookie);
 
   // RFC 8489 §5: the length excludes the header and is always a multiple of 4 (attributes are
   // padded). The span must be exactly one message.
   const size_t length = load_be16(data + 2);
-  if (length % 4 != 0) return unexpected(ParseError::kBadLength);
+  if (length % 4 != 0) return (ParseError::kBadLength);
   const size_t body = message.size() - kHeaderSize;
-  if (length > body) return unexpected(ParseError::kTooShort);
-  if (length < body) return unexpected(ParseError::kBadLength);
+  if (length > body) return (ParseError::kTooShort);
+  if (length < body) return (ParseError::kBadLength);
 
-  MessageView view;
   view.raw_ = message;
   view.type_ = load_be16(data);
 
@@ -100,28 +106,28 @@ Result<MessageView, ParseError> MessageView::parse(ByteView message) noexcept {
   bool after_mi256 = false;
 
   while (offset < end) {
-    if (end - offset < kAttributeHeaderSize) return unexpected(ParseError::kTruncatedAttribute);
+    if (end - offset < kAttributeHeaderSize) return (ParseError::kTruncatedAttribute);
     const uint16_t type = load_be16(data + offset);
     const uint16_t value_length = load_be16(data + offset + 2);
     // RFC 8489 §14: values are padded to a multiple of 4; the padding is part of the message and
     // must be present (its content is ignored).
     const size_t total = kAttributeHeaderSize + padded(value_length);
-    if (total > end - offset) return unexpected(ParseError::kTruncatedAttribute);
-    if (++walked > kMaxAttributes) return unexpected(ParseError::kTooManyAttributes);
+    if (total > end - offset) return (ParseError::kTruncatedAttribute);
+    if (++walked > kMaxAttributes) return (ParseError::kTooManyAttributes);
 
     // A message may be up to 20 + 65532 bytes, but AttributeRef holds 16-bit offsets: a message
     // with an attribute starting past 0xFFFF (only possible over TCP, > 64 KiB) is rejected.
-    if (offset > 0xFFFF) return unexpected(ParseError::kBadLength);
+    if (offset > 0xFFFF) return (ParseError::kBadLength);
     const AttributeRef ref{type, static_cast<uint16_t>(offset), value_length};
 
     if (type == attr::kFingerprint) {
       // RFC 8489 §14.7: FINGERPRINT is the last attribute, a 32-bit CRC over the message up to
       // it, with the header length as transmitted (already counting FINGERPRINT), XOR 0x5354554E.
       if (value_length != kFingerprintValueSize || offset + total != end) {
-        return unexpected(ParseError::kBadFingerprint);
+        return (ParseError::kBadFingerprint);
       }
       if (fingerprint_of(message.first(offset)) != load_be32(data + offset + 4)) {
-        return unexpected(ParseError::kBadFingerprint);
+        return (ParseError::kBadFingerprint);
       }
       view.has_fingerprint_ = true;
       view.attrs_[view.count_++] = ref;
@@ -143,7 +149,7 @@ Result<MessageView, ParseError> MessageView::parse(ByteView message) noexcept {
     }
     offset += total;
   }
-  return view;
+  return std::nullopt;
 }
 
 std::optional<ByteView> MessageView::find(uint16_t type) const noexcept {

@@ -17,26 +17,45 @@
 namespace turnpike::stun {
 
 enum class ParseError : uint8_t {
-  kTooShort,              // fewer than 20 bytes, or fewer than the header's length claims
-  kNotStun,               // top two bits of the type are not 0b00
-  kBadMagicCookie,        // RFC 8489 §6.3: not 0x2112A442
-  kBadLength,             // length field not a multiple of 4, or not equal to the bytes present
-  kTruncatedAttribute,    // an attribute's length runs past the end of the message
-  kTooManyAttributes,     // more than kMaxAttributes attributes
-  kBadFingerprint,        // FINGERPRINT present but wrong, or not the last attribute
-  kBadAttributeValue,     // a typed decoder found a value of the wrong size or form
+  kTooShort,            // fewer than 20 bytes, or fewer than the header's length claims
+  kNotStun,             // top two bits of the type are not 0b00
+  kBadMagicCookie,      // RFC 8489 §6.3: not 0x2112A442
+  kBadLength,           // length field not a multiple of 4, or not equal to the bytes present
+  kTruncatedAttribute,  // an attribute's length runs past the end of the message
+  kTooManyAttributes,   // more than kMaxAttributes attributes
+  kBadFingerprint,      // FINGERPRINT present but wrong, or not the last attribute
+  kBadAttributeValue,   // a typed decoder found a value of the wrong size or form
 };
 const char* to_string(ParseError e) noexcept;
 
+// No default member initialisers on purpose: MessageView's index of these is left uninitialised
+// past the attributes actually found (parse must not clear 240 bytes per message).
 struct AttributeRef {
-  uint16_t type = 0;
-  uint16_t offset = 0;  // offset of the attribute's 4-byte header from the start of the message
-  uint16_t length = 0;  // value length, without padding
+  uint16_t type;
+  uint16_t offset;  // offset of the attribute's 4-byte header from the start of the message
+  uint16_t length;  // value length, without padding
 };
 
 class MessageView {
  public:
   static constexpr size_t kMaxAttributes = 40;
+
+  // User-provided on purpose: a defaulted one would make `MessageView{}` zero the whole index.
+  MessageView() noexcept {}  // NOLINT(modernize-use-equals-default)
+  // Copies only the attributes found (the rest of the index is never read).
+  MessageView(const MessageView& other) noexcept { *this = other; }
+  MessageView& operator=(const MessageView& other) noexcept {
+    if (this == &other) return *this;
+    raw_ = other.raw_;
+    type_ = other.type_;
+    count_ = other.count_;
+    has_fingerprint_ = other.has_fingerprint_;
+    mi_offset_ = other.mi_offset_;
+    mi256_offset_ = other.mi256_offset_;
+    for (size_t i = 0; i < count_; ++i) attrs_[i] = other.attrs_[i];
+    return *this;
+  }
+  ~MessageView() = default;
 
   // Parses exactly one message: the span must hold the whole message and nothing after it (a UDP
   // datagram, or one frame cut by the stream framer). FINGERPRINT, when present, is verified here
@@ -77,13 +96,15 @@ class MessageView {
   size_t unknown_required_attributes(std::span<uint16_t> out) const noexcept;
 
  private:
+  static std::optional<ParseError> parse_into(ByteView message, MessageView& view) noexcept;
+
   ByteView raw_;
   uint16_t type_ = 0;
   uint8_t count_ = 0;
   bool has_fingerprint_ = false;
   std::optional<uint16_t> mi_offset_;
   std::optional<uint16_t> mi256_offset_;
-  std::array<AttributeRef, kMaxAttributes> attrs_{};
+  std::array<AttributeRef, kMaxAttributes> attrs_;  // [0, count_) are set
 };
 
 }  // namespace turnpike::stun
