@@ -22,10 +22,14 @@ struct PeerPacketSent {
 class RecordingOutbox final : public turn::Outbox {
  public:
   void to_client(const FiveTuple& client, ByteView bytes) override {
-    client_packets.push_back({client, {bytes.begin(), bytes.end()}});
+    ++client_count;
+    client_bytes += bytes.size();
+    if (!count_only) client_packets.push_back({client, {bytes.begin(), bytes.end()}});
   }
   void to_peer(turn::AllocationId relay, const SocketAddress& peer, ByteView bytes) override {
-    peer_packets.push_back({relay, peer, {bytes.begin(), bytes.end()}});
+    ++peer_count;
+    peer_bytes += bytes.size();
+    if (!count_only) peer_packets.push_back({relay, peer, {bytes.begin(), bytes.end()}});
   }
 
   // Packets sent to `client` since index `from` of client_packets.
@@ -40,10 +44,17 @@ class RecordingOutbox final : public turn::Outbox {
   void clear() {
     client_packets.clear();
     peer_packets.clear();
+    client_count = peer_count = client_bytes = peer_bytes = 0;
   }
 
   std::vector<ClientPacket> client_packets;
   std::vector<PeerPacketSent> peer_packets;
+  // Counted always; kept (copied) unless count_only (the allocation-free data path test).
+  bool count_only = false;
+  size_t client_count = 0;
+  size_t peer_count = 0;
+  size_t client_bytes = 0;
+  size_t peer_bytes = 0;
 };
 
 // An Observer that counts what the server reports.
