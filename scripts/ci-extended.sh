@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the stage functions are only called through run_stage
 # The checks CI runs after the default test run (scripts/test.sh), too long for every local run:
 #   1. build-asan/  (ASan + UBSan, made by test.sh) also builds turnpiked and turnpike and runs the
 #                   integration suite: every real-client test against a sanitized daemon, which
@@ -10,7 +11,6 @@
 # Exits non-zero if any stage fails; every stage runs. Environment: TURNPIKE_JOBS (default 2),
 # TURNPIKE_ASAN_BUILD_DIR, TURNPIKE_TSAN_BUILD_DIR, FUZZ_SECONDS.
 set -euo pipefail
-# shellcheck disable=SC2317  # the stage functions are called through run_stage
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 jobs=${TURNPIKE_JOBS:-2}
