@@ -38,7 +38,7 @@ run_stage() {  # name, command...
 asan_integration() {
   cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DTURNPIKE_SANITIZE=ON -DTURNPIKE_WERROR=ON \
     -DTURNPIKE_BUILD_TESTS=ON >/dev/null
-  cmake --build "$asan" -j "$jobs" --target turnpiked turnpike &&
+  cmake --build "$asan" -j "$jobs" --target turnpiked turnpike raw_forwarder &&
     ctest --test-dir "$asan" -L integration --output-on-failure -j "$jobs"
 }
 
@@ -46,7 +46,7 @@ tsan_integration() {
   # GCC's TSan: warnings that only its instrumentation triggers must not stop the build.
   cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTURNPIKE_TSAN=ON \
     -DTURNPIKE_WERROR=OFF -DTURNPIKE_BUILD_TESTS=ON >/dev/null
-  cmake --build "$tsan" -j "$jobs" --target turnpiked turnpike &&
+  cmake --build "$tsan" -j "$jobs" --target turnpiked turnpike raw_forwarder &&
     ctest --test-dir "$tsan" -L integration --output-on-failure -j "$jobs"
 }
 

@@ -25,7 +25,10 @@ namespace turnpike::cli {
 
 // Buffers shared by all transports of one loop.
 struct TransportBuffers {
-  std::vector<uint8_t> rx = std::vector<uint8_t>(65536);     // socket reads
+  // Socket reads. UDP sockets use recvmmsg (UV_UDP_RECVMMSG): libuv cuts the buffer into 64 KiB
+  // slots, one datagram each, up to 20 per system call.
+  static constexpr size_t kRxSize = 20 * 65536;
+  std::vector<uint8_t> rx = std::vector<uint8_t>(kRxSize);
   std::vector<uint8_t> plain = std::vector<uint8_t>(65536);  // TLS plaintext
 };
 

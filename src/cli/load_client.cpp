@@ -83,7 +83,12 @@ void LoadClient::start() {
 }
 
 void LoadClient::on_connected() {
-  if (state_ == State::kSetup && !in_flight_) send_request();
+  if (state_ != State::kSetup || in_flight_) return;
+  if (shared_.raw) {  // nothing to set up: the ChannelData frames go straight out
+    uv_timer_stop(&timer_);
+    return finish_chain();
+  }
+  send_request();
 }
 
 void LoadClient::on_transport_error(const std::string& what) {
@@ -371,7 +376,7 @@ ClientTransport::SendResult LoadClient::send_next(int64_t now) {
 }
 
 void LoadClient::refresh() {
-  if (state_ == State::kReady && !in_flight_) begin_chain(Chain::kRefresh);
+  if (state_ == State::kReady && !in_flight_ && !shared_.raw) begin_chain(Chain::kRefresh);
 }
 
 bool LoadClient::start_delete() {

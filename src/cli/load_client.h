@@ -46,6 +46,7 @@ struct LoadShared {
   std::string username;
   std::string password;
   bool channel_mode = true;
+  bool raw = false;           // no TURN: ChannelData straight to a raw forwarder (UDP only)
   uint32_t size = 100;        // payload bytes per packet (>= kPayloadHeader)
   uint64_t packets = 0;       // per allocation; 0 = until stopped
   uint32_t lifetime_s = 600;  // requested allocation lifetime
@@ -75,7 +76,9 @@ class LoadClient final : public ClientTransport::Handler {
   LoadClient(const LoadClient&) = delete;
   LoadClient& operator=(const LoadClient&) = delete;
 
-  void start();  // connect, then Allocate -> CreatePermission -> ChannelBind (channel mode)
+  // Connects, then Allocate -> CreatePermission -> ChannelBind (channel mode); in raw mode the
+  // allocation is ready as soon as the socket is.
+  void start();
   // Sends the next test packet. kBlocked: try again later.
   ClientTransport::SendResult send_next(int64_t now_ns);
   void flush() { transport_.flush(); }  // after a burst of send_next (TLS: one record)

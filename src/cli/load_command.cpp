@@ -1,6 +1,7 @@
 // turnpike load SERVER[:PORT] --peer ADDR:PORT: N concurrent TURN allocations relaying test
 // packets to a UDP echo peer (`turnpike peer`, turnutils_peer), measuring allocation rate,
 // throughput, loss, reordering, duplicates and RTT. See docs/cli.md.
+#include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -43,6 +44,9 @@ struct LoadOptions {
   std::string ca_file;
   bool expect_zero_loss = false;
   bool no_progress = false;
+  bool raw = false;
+  uint32_t setup_concurrency = 0;
+  double hold_s = 0;
 };
 
 constexpr uint32_t kMaxSize = 65000;  // fits a Data indication and a UDP datagram
@@ -94,8 +98,25 @@ int resolve_credentials(const LoadOptions& o, LoadShared& shared) {
   return 0;
 }
 
+// One socket per allocation: lets the open-file limit go up towards its hard limit when the run
+// needs more than the soft one (the default soft limit is often 1024).
+void raise_open_file_limit(uint32_t allocations) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(allocations) + 64;
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= wanted) return;
+  lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+double seconds_of(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
 int run_load(const LoadOptions& o) {
   const Transport transport = parse_transport(o.transport).value_or(Transport::kUdp);
+  if (o.raw && transport != Transport::kUdp) return usage_error("--raw works over udp only");
+  if (o.raw && o.send_indication) return usage_error("--raw sends ChannelData only");
   if (o.size < kPayloadHeader || o.size > kMaxSize) {
     return usage_error("--size must be " + std::to_string(kPayloadHeader) + ".." +
                        std::to_string(kMaxSize) + " bytes");
@@ -112,7 +133,10 @@ int run_load(const LoadOptions& o) {
   }
   const auto peer = resolve(*peer_hp, &error);
   if (!peer) return usage_error(error);
-  if (const int rc = resolve_credentials(o, *shared); rc != 0) return rc;
+  if (!o.raw) {
+    if (const int rc = resolve_credentials(o, *shared); rc != 0) return rc;
+  }
+  raise_open_file_limit(o.allocations);
 
   SslCtxPtr ctx;
   if (transport == Transport::kTls) {
@@ -128,6 +152,7 @@ int run_load(const LoadOptions& o) {
   shared->peer = *peer;
   shared->ssl_ctx = ctx.get();
   shared->channel_mode = !o.send_indication;
+  shared->raw = o.raw;
   shared->size = o.size;
   shared->packets = o.packets;
   shared->lifetime_s = 600;
@@ -138,6 +163,8 @@ int run_load(const LoadOptions& o) {
   settings.flood = o.flood;
   settings.window = o.window;
   settings.duration_s = o.duration_s;
+  settings.setup_concurrency = o.setup_concurrency;
+  settings.hold_s = o.hold_s;
   settings.progress = !o.no_progress && isatty(STDERR_FILENO) == 1;
 
   LoadRunner runner(*shared, settings);
@@ -145,7 +172,13 @@ int run_load(const LoadOptions& o) {
   report.server = server->to_string();
   report.peer = peer->to_string();
   report.transport = transport_name(transport);
-  report.mode = shared->channel_mode ? "channel" : "send-indication";
+  report.mode = o.raw ? "raw" : shared->channel_mode ? "channel" : "send-indication";
+  report.hold_s = o.hold_s;
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) {
+    report.cpu_user_s = seconds_of(usage.ru_utime);
+    report.cpu_system_s = seconds_of(usage.ru_stime);
+  }
 
   const bool ran = report.ready == o.allocations && (o.packets == 0 || report.sent > 0);
   const bool loss_ok = !o.expect_zero_loss || (report.loss() == 0 && report.sent > 0);
@@ -203,6 +236,15 @@ Command add_load_command(CLI::App& app) {
       ->excludes(insecure);
   sub->add_flag("--expect-zero-loss", o->expect_zero_loss, "exit 1 unless every echo came back");
   sub->add_flag("--no-progress", o->no_progress, "no live progress line on stderr");
+  sub->add_flag("--raw", o->raw,
+                "no TURN: send the ChannelData frames straight to SERVER (a raw UDP forwarder, "
+                "tests/bench/raw_forwarder)");
+  sub->add_option("--setup-concurrency", o->setup_concurrency,
+                  "allocations being set up at once (default 0 = all at once)")
+      ->check(CLI::Range(0u, 10000u));
+  sub->add_option("--hold", o->hold_s,
+                  "keep every allocation open and idle this many seconds before deleting")
+      ->check(CLI::Range(0.0, 3600.0));
   return {sub, [o] { return run_load(*o); }};
 }
 

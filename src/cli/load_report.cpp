@@ -117,6 +117,8 @@ nlohmann::json LoadReport::to_json() const {
       {"stopped_by_duration", stopped_by_duration},
       {"interrupted", interrupted},
       {"elapsed_s", elapsed_s},
+      {"hold_s", hold_s},
+      {"cpu_s", {{"user", cpu_user_s}, {"system", cpu_system_s}}},
   };
   if (!first_error.empty()) j["first_error"] = first_error;
   return j;
@@ -125,11 +127,16 @@ nlohmann::json LoadReport::to_json() const {
 void LoadReport::print(std::FILE* out) const {
   std::fprintf(out, "turnpike load: %s %s -> peer %s, %s mode, %u allocations\n", transport.c_str(),
                server.c_str(), peer.c_str(), mode.c_str(), allocations_requested);
-  std::fprintf(out,
-               "  allocations  %u/%u in %.3f s (%.1f allocations/s); ready %u in %.3f s; "
-               "deleted %u\n",
-               allocations, allocations_requested, allocation_time_s,
-               per_second(allocations, allocation_time_s), ready, setup_time_s, deleted);
+  if (mode == "raw") {
+    std::fprintf(out, "  clients      %u/%u ready in %.3f s (raw: no TURN exchanges)\n", ready,
+                 allocations_requested, setup_time_s);
+  } else {
+    std::fprintf(out,
+                 "  allocations  %u/%u in %.3f s (%.1f allocations/s); ready %u in %.3f s; "
+                 "deleted %u\n",
+                 allocations, allocations_requested, allocation_time_s,
+                 per_second(allocations, allocation_time_s), ready, setup_time_s, deleted);
+  }
   const std::string count = packets_per_allocation == 0 ? std::string("unbounded")
                                                         : std::to_string(packets_per_allocation);
   if (flood) {
@@ -173,9 +180,9 @@ void LoadReport::print(std::FILE* out) const {
   std::fprintf(out, "; stale-nonce retries %llu, retransmits %llu\n",
                static_cast<unsigned long long>(stale_nonce_retries),
                static_cast<unsigned long long>(retransmits));
-  std::fprintf(out, "  elapsed      %.3f s%s%s\n", elapsed_s,
+  std::fprintf(out, "  elapsed      %.3f s%s%s; cpu %.3f s user + %.3f s system\n", elapsed_s,
                stopped_by_duration ? " (stopped by --duration)" : "",
-               interrupted ? " (interrupted)" : "");
+               interrupted ? " (interrupted)" : "", cpu_user_s, cpu_system_s);
 }
 
 }  // namespace turnpike::cli

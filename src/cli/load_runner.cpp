@@ -65,10 +65,7 @@ LoadReport LoadRunner::run() {
     }
   }
   setup_pending_ = n;
-  for (auto& c : clients_) {
-    if (phase_ != Phase::kSetup) break;
-    c->start();
-  }
+  start_more();
   uv_run(&loop_, UV_RUN_DEFAULT);  // returns once finish() has closed every handle
   if (end_ns_ == 0) end_ns_ = mono_ns();
   LoadReport report = make_report();
@@ -77,10 +74,24 @@ LoadReport LoadRunner::run() {
   return report;
 }
 
+void LoadRunner::start_more() {
+  if (starting_more_) return;  // the loop below is already running further up the stack
+  starting_more_ = true;
+  const uint32_t limit = settings_.setup_concurrency;
+  while (phase_ == Phase::kSetup && next_start_ < clients_.size() &&
+         (limit == 0 || in_setup_ < limit)) {
+    ++in_setup_;
+    clients_[next_start_++]->start();
+  }
+  starting_more_ = false;
+}
+
 void LoadRunner::on_setup_finished(LoadClient&) {
+  if (in_setup_ > 0) --in_setup_;
   if (phase_ != Phase::kSetup) return;
   if (setup_pending_ > 0) --setup_pending_;
-  if (setup_pending_ == 0) begin_sending();
+  if (setup_pending_ == 0) return begin_sending();
+  start_more();
 }
 
 void LoadRunner::begin_sending() {
@@ -157,8 +168,22 @@ void LoadRunner::on_echo() {
   }
 }
 
+void LoadRunner::begin_hold() {
+  phase_ = Phase::kHolding;
+  uv_timer_stop(&phase_timer_);
+  uint32_t open = 0;
+  for (const auto& c : clients_) open += c->state() == LoadClient::State::kReady ? 1u : 0u;
+  // A marker for scripts that measure the server while the allocations are held (bench.sh).
+  std::fprintf(stderr, "turnpike load: holding %u allocations for %.1f s\n", open,
+               settings_.hold_s);
+  std::fflush(stderr);
+  uv_timer_start(&phase_timer_, on_phase_timer,
+                 static_cast<uint64_t>(std::llround(settings_.hold_s * 1000.0)), 0);
+}
+
 void LoadRunner::begin_delete() {
   if (phase_ >= Phase::kDeleting) return;
+  if (settings_.hold_s > 0 && phase_ < Phase::kHolding && signals_ == 0) return begin_hold();
   phase_ = Phase::kDeleting;
   uv_timer_stop(&phase_timer_);
   uv_timer_stop(&tick_);
@@ -183,7 +208,9 @@ void LoadRunner::check_deletes_done() {
 
 void LoadRunner::on_phase_timer(uv_timer_t* t) {
   LoadRunner* self = runner_of(t);
-  if (self->phase_ == Phase::kDraining) return self->begin_delete();
+  if (self->phase_ == Phase::kDraining || self->phase_ == Phase::kHolding) {
+    return self->begin_delete();
+  }
   if (self->phase_ == Phase::kDeleting) {
     for (auto& c : self->clients_) {
       if (c->state() == LoadClient::State::kDeleting) {
@@ -214,7 +241,8 @@ void LoadRunner::stop_early(bool by_signal) {
   } else {
     stopped_by_duration_ = true;
   }
-  if (phase_ <= Phase::kSending) begin_drain();
+  if (phase_ <= Phase::kSending) return begin_drain();
+  if (by_signal && phase_ == Phase::kHolding) begin_delete();
 }
 
 void LoadRunner::on_tick(uv_timer_t* t) { runner_of(t)->send_paced(mono_ns()); }
@@ -242,7 +270,8 @@ void LoadRunner::print_progress(bool final_line) {
     allocated += c->allocated() ? 1u : 0u;
     ready += c->ready_ns() != 0 ? 1u : 0u;
   }
-  static constexpr const char* kNames[] = {"setup", "sending", "draining", "deleting", "done"};
+  static constexpr const char* kNames[] = {"setup",   "sending",  "draining",
+                                           "holding", "deleting", "done"};
   const double t = static_cast<double>(mono_ns() - shared_.start_ns) / 1e9;
   const LoadStats& s = shared_.stats;
   std::fprintf(stderr,

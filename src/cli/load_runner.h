@@ -2,6 +2,7 @@
 //   setup    every allocation connects, allocates, gets its permission (and channel)
 //   sending  packets go out at --rate per allocation (a 1 ms tick), or --flood (window-bounded)
 //   draining up to 2 s for the echoes still in flight
+//   holding  (--hold S) every allocation stays open and idle for S seconds
 //   deleting Refresh(LIFETIME 0) for every allocation, up to 2 s
 // --duration (or SIGINT/SIGTERM) ends setup/sending early; a second signal stops at once.
 #pragma once
@@ -23,7 +24,9 @@ struct RunSettings {
   bool flood = false;
   uint32_t window = 64;  // flood: packets in flight per allocation
   double duration_s = 30;
-  bool progress = false;  // live line on stderr
+  uint32_t setup_concurrency = 0;  // allocations in setup at once; 0 = all at once
+  double hold_s = 0;               // idle time with every allocation open, before deleting
+  bool progress = false;           // live line on stderr
 };
 
 class LoadRunner final : public LoadEvents {
@@ -40,14 +43,16 @@ class LoadRunner final : public LoadEvents {
   LoadReport run();
 
  private:
-  enum class Phase : uint8_t { kSetup, kSending, kDraining, kDeleting, kClosing };
+  enum class Phase : uint8_t { kSetup, kSending, kDraining, kHolding, kDeleting, kClosing };
 
   void on_setup_finished(LoadClient& client) override;
   void on_delete_finished(LoadClient& client) override;
   void on_echo() override;
 
+  void start_more();  // starts allocations up to settings_.setup_concurrency in setup
   void begin_sending();
   void begin_drain();
+  void begin_hold();
   void begin_delete();
   void check_deletes_done();
   void finish();
@@ -83,6 +88,9 @@ class LoadRunner final : public LoadEvents {
   std::vector<int64_t> progress_ns_;   // flood: last echo or write-off, per allocation
   Phase phase_ = Phase::kSetup;
   uint32_t setup_pending_ = 0;
+  size_t next_start_ = 0;       // next allocation to start
+  uint32_t in_setup_ = 0;       // started, setup not finished
+  bool starting_more_ = false;  // start_more() is on the stack (raw mode finishes synchronously)
   bool starting_deletes_ = false;
   bool stopped_by_duration_ = false;
   bool interrupted_ = false;

@@ -53,7 +53,7 @@ struct LoadReport {
   std::string server;
   std::string peer;
   std::string transport;
-  std::string mode;  // "channel" or "send-indication"
+  std::string mode;  // "channel", "send-indication" or "raw"
   uint32_t allocations_requested = 0;
   uint32_t allocations = 0;  // allocations that succeeded
   uint32_t ready = 0;        // allocations that also got their permission (and channel)
@@ -75,6 +75,9 @@ struct LoadReport {
   double send_elapsed_s = 0;  // first send to last send
   double recv_elapsed_s = 0;  // first send to last echo
   double elapsed_s = 0;
+  double hold_s = 0;        // --hold
+  double cpu_user_s = 0;    // this process (getrusage), for checking the generator is not the
+  double cpu_system_s = 0;  // bottleneck
   bool stopped_by_duration = false;
   bool interrupted = false;
   uint64_t rtt_count = 0;
