@@ -1,5 +1,7 @@
 #include "client_transport.h"
 
+#include "turnpike/net/udp_send_batch.h"
+
 #include <openssl/bio.h>
 
 #include <cstring>
@@ -24,6 +26,16 @@ uv_handle_t* ClientTransport::handle() noexcept {
   return transport_ == Transport::kUdp ? reinterpret_cast<uv_handle_t*>(&udp_)
                                        : reinterpret_cast<uv_handle_t*>(&tcp_);
 }
+
+namespace {
+net::UdpSendBatch& udp_batch() {
+  thread_local net::UdpSendBatch batch;
+  return batch;
+}
+}  // namespace
+
+void ClientTransport::flush_udp() { udp_batch().flush(); }
+uint64_t ClientTransport::udp_send_errors() { return udp_batch().stats().errors; }
 
 bool ClientTransport::start(const SocketAddress& server, const std::string& host,
                             std::string* error) {
@@ -52,6 +64,10 @@ bool ClientTransport::start(const SocketAddress& server, const std::string& host
     uv_recv_buffer_size(handle(), &size);
     size = 1 << 20;
     uv_send_buffer_size(handle(), &size);
+    uv_os_fd_t fd = -1;
+    uv_fileno(handle(), &fd);
+    udp_fd_ = fd;
+    server_ = server;
     connected_ = true;
     handler_.on_connected();
     return true;
@@ -120,8 +136,13 @@ void ClientTransport::on_udp_recv(uv_udp_t* udp, ssize_t n, const uv_buf_t* buf,
     if (n == UV_ECONNREFUSED) return self->fail("udp: connection refused (ICMP port unreachable)");
     return;  // other transient errors: the transactions time out if it persists
   }
-  // n == 0 also ends each recvmmsg batch (UV_UDP_MMSG_FREE; the buffer is ours, nothing to free).
-  if (n == 0 || (flags & UV_UDP_PARTIAL) != 0) return;
+  // n == 0 also ends each recvmmsg batch (UV_UDP_MMSG_FREE; the buffer is ours, nothing to free):
+  // what the batch's echoes made us send leaves now.
+  if (n == 0) {
+    flush_udp();
+    return;
+  }
+  if ((flags & UV_UDP_PARTIAL) != 0) return;
   self->handler_.on_frame(
       ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)));
 }
@@ -200,13 +221,9 @@ void ClientTransport::flush_tls() {
 ClientTransport::SendResult ClientTransport::send(ByteView frame) {
   if (closing_ || !connected_) return SendResult::kFailed;
   if (transport_ == Transport::kUdp) {
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(frame.data())),
-                               static_cast<unsigned>(frame.size()));
-    const int rc = uv_udp_try_send(&udp_, &buf, 1, nullptr);
-    if (rc >= 0) return SendResult::kSent;
-    if (rc == UV_EAGAIN || rc == UV_ENOBUFS) return SendResult::kBlocked;
-    if (rc == UV_ECONNREFUSED) return SendResult::kBlocked;  // a stale ICMP error; try again
-    return SendResult::kFailed;
+    // Copied into the batch (the caller reuses its buffer); leaves with the next flush.
+    udp_batch().queue(udp_fd_, server_, frame);
+    return SendResult::kSent;
   }
   if (backlog() > kMaxBacklog) return SendResult::kBlocked;
   if (transport_ == Transport::kTls) {
@@ -258,6 +275,8 @@ void ClientTransport::fail(const std::string& what) {
 
 void ClientTransport::close() {
   if (closing_) return;
+  // Queued frames name our descriptor, which uv_close releases at once: they leave first.
+  if (transport_ == Transport::kUdp && udp_fd_ >= 0) flush_udp();
   closing_ = true;
   connected_ = false;
   if (!initialized_) {

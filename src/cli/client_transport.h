@@ -58,6 +58,9 @@ class ClientTransport {
   // Starts connecting; on_connected follows (synchronously for UDP). `host` names the server for
   // TLS SNI and certificate checks. false + *error when it cannot even start.
   bool start(const SocketAddress& server, const std::string& host, std::string* error);
+  // UDP frames of every transport of this thread are queued and leave together (sendmmsg, UDP
+  // GSO): the load's loop calls this before it polls and after it handled I/O.
+  static void flush_udp();
   // Sends one frame (the caller pads ChannelData over streams). Over UDP a datagram; kBlocked
   // when the socket buffer is full (UDP) or the stream backlog exceeds kMaxBacklog. Over TLS the
   // frame waits for flush() (or until kTlsRecordTarget bytes are gathered).
@@ -69,6 +72,8 @@ class ClientTransport {
   void close();
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] bool connected() const noexcept { return connected_; }
+  // UDP: a send the kernel refused surfaces at flush time (counted there, not per frame).
+  [[nodiscard]] static uint64_t udp_send_errors();
   [[nodiscard]] size_t backlog() const noexcept {
     return plain_.size() + pending_.size() + inflight_.size();
   }
@@ -109,6 +114,8 @@ class ClientTransport {
   std::vector<uint8_t> inflight_;  // bytes of the write in progress
   bool initialized_ = false;
   bool connected_ = false;
+  int udp_fd_ = -1;       // UDP: the descriptor the batch writes to
+  SocketAddress server_;  // UDP: the destination of every frame
   bool handshake_done_ = false;
   bool writing_ = false;
   bool closing_ = false;

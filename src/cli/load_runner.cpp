@@ -41,11 +41,16 @@ LoadReport LoadRunner::run() {
   uv_timer_init(&loop_, &refresh_timer_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
-  for (uv_handle_t* h : {as_handle(&tick_), as_handle(&idle_), as_handle(&phase_timer_),
-                         as_handle(&duration_timer_), as_handle(&progress_timer_),
-                         as_handle(&refresh_timer_), as_handle(&sigint_), as_handle(&sigterm_)}) {
+  uv_prepare_init(&loop_, &flush_prepare_);
+  uv_check_init(&loop_, &flush_check_);
+  for (uv_handle_t* h :
+       {as_handle(&tick_), as_handle(&idle_), as_handle(&phase_timer_), as_handle(&duration_timer_),
+        as_handle(&progress_timer_), as_handle(&refresh_timer_), as_handle(&sigint_),
+        as_handle(&sigterm_), as_handle(&flush_prepare_), as_handle(&flush_check_)}) {
     h->data = this;
   }
+  uv_prepare_start(&flush_prepare_, [](uv_prepare_t*) { ClientTransport::flush_udp(); });
+  uv_check_start(&flush_check_, [](uv_check_t*) { ClientTransport::flush_udp(); });
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
   uv_timer_start(&duration_timer_, on_duration,
@@ -227,9 +232,10 @@ void LoadRunner::finish() {
   phase_ = Phase::kClosing;
   end_ns_ = mono_ns();
   if (progress_shown_) print_progress(true);
-  for (uv_handle_t* h : {as_handle(&tick_), as_handle(&idle_), as_handle(&phase_timer_),
-                         as_handle(&duration_timer_), as_handle(&progress_timer_),
-                         as_handle(&refresh_timer_), as_handle(&sigint_), as_handle(&sigterm_)}) {
+  for (uv_handle_t* h :
+       {as_handle(&tick_), as_handle(&idle_), as_handle(&phase_timer_), as_handle(&duration_timer_),
+        as_handle(&progress_timer_), as_handle(&refresh_timer_), as_handle(&sigint_),
+        as_handle(&sigterm_), as_handle(&flush_prepare_), as_handle(&flush_check_)}) {
     uv_close(h, nullptr);
   }
   for (auto& c : clients_) c->close();

@@ -79,6 +79,8 @@ class LoadRunner final : public LoadEvents {
   uv_timer_t duration_timer_{};
   uv_timer_t progress_timer_{};
   uv_timer_t refresh_timer_{};
+  uv_prepare_t flush_prepare_{};  // queued UDP frames leave before the loop polls...
+  uv_check_t flush_check_{};      // ...and after it handled I/O
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
 

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "net_util.h"
+#include "turnpike/net/udp_send_batch.h"
 
 namespace turnpike::cli {
 namespace {
@@ -42,37 +43,56 @@ struct PeerState {
   // system call.
   std::vector<uint8_t> buffer = std::vector<uint8_t>(20 * 65536);
   PeerCounts counts;
+  // Echoes leave in batches (sendmmsg, UDP GSO for same-size runs to one relay), sent from the
+  // receive buffer itself: flushed at the end of each recvmmsg batch and before the buffer is
+  // read into again. A peer that costs a system call per echo would be the load test's limit.
+  net::UdpSendBatch echoes;
+  uint64_t echo_errors_seen = 0;
   std::unordered_set<SocketAddress> sources;
   bool stopping = false;
 };
 
+void flush_echoes(PeerState& s) {
+  s.echoes.flush();
+  // Echoes the kernel refused are failures; the rest were echoed.
+  const uint64_t errors = s.echoes.stats().errors;
+  s.counts.send_failed += errors - s.echo_errors_seen;
+  s.echo_errors_seen = errors;
+  s.counts.echoed = s.echoes.stats().datagrams;
+}
+
 void alloc_cb(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* s = static_cast<PeerState*>(handle->data);
+  flush_echoes(*s);
   *buf = uv_buf_init(reinterpret_cast<char*>(s->buffer.data()),
                      static_cast<unsigned>(s->buffer.size()));
 }
 
 void recv_cb(uv_udp_t* udp, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned) {
   auto* s = static_cast<PeerState*>(udp->data);
-  // Errors (e.g. ICMP), "nothing more to read" and the end of a recvmmsg batch (addr == nullptr).
-  if (nread < 0 || addr == nullptr) return;
+  // The end of a recvmmsg batch, "nothing more to read" (addr == nullptr): the echoes leave.
+  if (addr == nullptr) {
+    flush_echoes(*s);
+    return;
+  }
+  if (nread < 0) return;  // errors (e.g. ICMP)
   ++s->counts.received;
   s->counts.bytes += static_cast<uint64_t>(nread);
-  if (s->sources.size() < kMaxTrackedSources) {
-    const auto a = SocketAddress::from_sockaddr(addr);
-    if (a && !s->sources.contains(*a)) s->sources.insert(*a);  // allocates for new sources only
+  const auto a = SocketAddress::from_sockaddr(addr);
+  if (!a) return;
+  if (s->sources.size() < kMaxTrackedSources && !s->sources.contains(*a)) {
+    s->sources.insert(*a);  // allocates for new sources only
   }
-  const uv_buf_t out = uv_buf_init(buf->base, static_cast<unsigned>(nread));
-  if (uv_udp_try_send(udp, &out, 1, addr) >= 0) {
-    ++s->counts.echoed;
-  } else {
-    ++s->counts.send_failed;
-  }
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(udp), &fd);
+  s->echoes.queue(
+      fd, *a, ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)));
 }
 
 void stop_peer(PeerState& s) {
   if (s.stopping) return;
   s.stopping = true;
+  flush_echoes(s);
   for (auto& u : s.sockets) uv_close(reinterpret_cast<uv_handle_t*>(u.get()), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
@@ -85,6 +105,7 @@ void timer_cb(uv_timer_t* h) { stop_peer(*static_cast<PeerState*>(h->data)); }
 int run_peer(const PeerOptions& o) {
   auto s = std::make_unique<PeerState>();
   uv_loop_init(&s->loop);
+  s->echoes.set_borrowable(s->buffer.data(), s->buffer.data() + s->buffer.size());
   uv_signal_init(&s->loop, &s->sigint);
   uv_signal_init(&s->loop, &s->sigterm);
   uv_timer_init(&s->loop, &s->timer);
