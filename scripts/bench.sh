@@ -59,8 +59,10 @@ SETUP_CONCURRENCY=64
 PAUSE_S=1
 if [[ $QUICK == 1 ]]; then
   FLOOD_S=2 STEP_S=2 SEARCH_STEPS=3 ALLOC_N=500 RSS_N=2000 HOLD_S=1 RTT_S=2 RTT_RUNS=1
+  TLS_LADDER="60000 120000"
 else
   FLOOD_S=8 STEP_S=4 SEARCH_STEPS=6 ALLOC_N=2000 RSS_N=10000 HOLD_S=2 RTT_S=5 RTT_RUNS=5
+  TLS_LADDER="40000 60000 80000 100000 120000 150000 180000 220000"
 fi
 
 log() { printf '%s\n' "bench: $*" >&2; }
@@ -403,22 +405,25 @@ declare -A ONE_WAY=() # first flood's echo rate: where the loss-free search star
 
 # paced SERVER TOTAL_PPS: one step of the search. Sets P_PASS (1/0), P_RELAYED, P_NOTE.
 P_PASS=0 P_RELAYED=0 P_NOTE=''
-paced() {
-  local server=$1 total=$2 per packets ready sent received loss send_pps recv_s v
+paced() { # SERVER TOTAL_PPS [TRANSPORT]
+  local server=$1 total=$2 transport=${3:-udp} per packets ready sent received loss send_pps recv_s v
   per=$(awk -v t="$total" -v n="$ALLOCS" 'BEGIN { printf "%.6g", t / n }')
   packets=$(awk -v p="$per" -v s="$STEP_S" 'BEGIN { printf "%d", p * s + 0.5 }')
-  set_target "$server" udp
-  measure "$server-paced-$total" "${TARGET[@]}" --allocations "$ALLOCS" --packets "$packets" \
+  set_target "$server" "$transport"
+  measure "$server-paced-$transport-$total" "${TARGET[@]}" --allocations "$ALLOCS" --packets "$packets" \
     --rate "$per" --size 100 --duration $((STEP_S + 3))
   mapfile -t v < <(jget "$M_JSON" allocations_ready sent received loss_pct send_pps recv_elapsed_s)
   ready=${v[0]:-0} sent=${v[1]:-0} received=${v[2]:-0} loss=${v[3]:-100} send_pps=${v[4]:-0}
   recv_s=${v[5]:-0}
+  P_LOSS=$loss
+  P_PACED=1
   P_NOTE=
   P_PASS=0
   P_RELAYED=0
   if [[ $ready != "$ALLOCS" ]] || ((sent == 0)); then
     P_NOTE="setup failed"
   elif awk -v a="$send_pps" -v t="$total" 'BEGIN { exit !(a < 0.95 * t) }'; then
+    P_PACED=0
     P_NOTE="generator paced only $(fmt0 "$send_pps") pkt/s"
   elif awk -v l="$loss" 'BEGIN { exit !(l < 0.1) }'; then
     P_PASS=1
@@ -426,8 +431,43 @@ paced() {
   else
     P_NOTE="loss $(fmt "$loss" 2) %"
   fi
-  log "$server: paced $total pkt/s offered: $([[ $P_PASS == 1 ]] && echo "ok, loss $(fmt "$loss" 2) %" || echo "no: $P_NOTE")"
-  diag "$server paced $total pkt/s"
+  log "$server: paced $transport $total pkt/s offered: $([[ $P_PASS == 1 ]] && echo "ok, loss $(fmt "$loss" 2) %" || echo "no: $P_NOTE")"
+  diag "$server paced $transport $total pkt/s"
+}
+
+# tls_loss_point: the lowest paced TLS rate (16 allocations, 100 B) at which coturn loses
+# >= 0.1 %, then turnpike at exactly that rate: "0 loss where coturn loses".
+tls_loss_point() {
+  local rate found=
+  log "==== TLS at coturn's loss point ===="
+  start_server coturn
+  for rate in $TLS_LADDER; do
+    paced coturn "$rate" tls
+    [[ $P_PACED == 1 ]] || break  # the generator cannot offer more
+    if [[ $P_PASS == 0 && $P_NOTE != loss* ]]; then
+      fail "coturn: paced TLS $rate pkt/s: $P_NOTE"
+      break
+    fi
+    if [[ $P_PASS == 0 ]]; then
+      found=$rate
+      break
+    fi
+  done
+  R[coturn,tls_lossp]=${P_LOSS:-}
+  stop_server
+  if [[ -z $found ]]; then
+    TLS_LOSS_NOTE="coturn lost < 0.1 % at every rate tried ($TLS_LADDER pkt/s offered)"
+    unset 'R[coturn,tls_lossp]'
+    log "$TLS_LOSS_NOTE"
+    return
+  fi
+  start_server turnpike
+  paced turnpike "$found" tls
+  R[turnpike,tls_lossp]=$P_LOSS
+  stop_server
+  TLS_LOSS_RATE=$found
+  TLS_LOSS_NOTE="coturn's first rate with >= 0.1 % loss on the ladder $TLS_LADDER pkt/s: $found pkt/s offered (coturn loss $(fmt "${R[coturn,tls_lossp]}" 3) %, turnpike loss $(fmt "${R[turnpike,tls_lossp]}" 3) %)"
+  log "$TLS_LOSS_NOTE"
 }
 
 # search SERVER: the highest offered rate (16 allocations, 100 B, UDP) with < 0.1 % loss, starting
@@ -574,6 +614,7 @@ start_peer
 for server in turnpike coturn raw; do
   bench_server "$server"
 done
+tls_loss_point
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 RUN_S=$(($(date +%s) - START_S))
 
@@ -614,6 +655,7 @@ TABLE=$(
   row "TLS 1000 B flood: relayed pkt/s" tls1000_pps
   row "TLS 1000 B flood: relayed pkt per server CPU-s" tls1000_cpu
   row "TLS 1000 B flood: loss %" tls1000_loss 3
+  row "TLS 100 B paced at coturn's loss point (${TLS_LOSS_RATE:-n/a} pkt/s offered): loss %" tls_lossp 3
   row "max relayed pkt/s with < 0.1 % loss (UDP 100 B, paced)" maxrate
   row "allocations/s ($ALLOC_N, $SETUP_CONCURRENCY at a time)" alloc_rate
   row "allocations per server CPU-s" alloc_cpu
@@ -699,6 +741,8 @@ EOF
     [[ -n ${R[$s,rss_mib]:-} ]] && echo "  $s: ${R[$s,rss_mib]} with ${R[$s,rss_held]} held."
   done
   cat <<EOF
+- **TLS at coturn's loss point**: paced TLS runs of ${STEP_S} s ($ALLOCS allocations, 100 B) up
+  the ladder until coturn loses >= 0.1 %; turnpike is then run at that rate. ${TLS_LOSS_NOTE:-}.
 - **RTT**: $ALLOCS allocations × 100 packets/s, 100 B, ${RTT_S} s; round trip generator → server →
   peer → server → generator. The raw forwarder's RTT is the floor of this setup. The tail moves by
   hundreds of microseconds between runs on this VM, so each server gets $RTT_RUNS runs and the
