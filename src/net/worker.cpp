@@ -43,6 +43,10 @@ constexpr int kListenBacklog = 511;
 constexpr uint64_t kTickMs = 500;
 // UDP listener socket buffers: ~4,000 full-size media packets of burst from all clients at once.
 constexpr int kListenerBufferBytes = 4 * 1024 * 1024;
+// Relay sockets: a peer's burst (a video keyframe, or a sender using UDP GSO) must not overflow the
+// 208 KiB default while the worker is busy elsewhere (seen as RcvbufErrors under load). Memory is
+// charged only while datagrams wait; beyond net.core.rmem_max it needs CAP_NET_ADMIN.
+constexpr int kRelayBufferBytes = 1024 * 1024;
 
 UdpSocket* socket_of(uv_handle_t* handle) { return static_cast<UdpSocket*>(handle->data); }
 
@@ -582,6 +586,7 @@ std::optional<SocketAddress> Worker::open(turn::AllocationId owner,
       break;
     }
     for (size_t i = 0; i < busy_count; ++i) ports_.release(busy[i]);
+    enlarge_udp_buffers(s->fd, kRelayBufferBytes);
     s->relay = true;
     s->owner = owner;
     if (relays_.size() <= owner.index) relays_.resize(owner.index + 1, nullptr);
