@@ -52,6 +52,46 @@ def last_json(output: str) -> Optional[dict]:
     return None
 
 
+def check_load_run(ctx: h.Context, label: str, r: h.ToolResult, j: dict, counts: dict,
+                   allocations: int, packets: int, size: int) -> None:
+    """The checks every `turnpike load --json` run through a TURN server gets (turnpiked or
+    coturn's turnserver): prints its RESULT line, then checks that every packet came back whole
+    and that the load's counts agree with the echo peer's own (`counts`, from CliPeer.stop())."""
+    rtt = j.get("rtt_us", {})
+    print(f"RESULT {ctx.name}/{label}: allocations={j.get('allocations')} "
+          f"({j.get('allocations_per_s', 0):.0f}/s) sent={j.get('sent')} "
+          f"received={j.get('received')} loss={j.get('loss')} reordered={j.get('reordered')} "
+          f"dup={j.get('duplicates')} rtt p50={rtt.get('p50')} p99={rtt.get('p99')} "
+          f"max={rtt.get('max')} us errors={j.get('errors')} elapsed={j.get('elapsed_s', 0):.2f} s "
+          f"peer={counts}", flush=True)
+    expected = allocations * packets
+    ctx.check(r.rc == 0, f"{label}: load exits 0", f"rc={r.rc} first_error={j.get('first_error')}")
+    ctx.check(j.get("allocations") == allocations and j.get("allocations_ready") == allocations,
+              f"{label}: {allocations} allocations, all ready",
+              f"{j.get('allocations')}/{j.get('allocations_ready')}")
+    ctx.check(j.get("sent") == expected, f"{label}: sent {expected}", f"sent={j.get('sent')}")
+    ctx.check(j.get("received") == j.get("sent"), f"{label}: received == sent",
+              f"sent={j.get('sent')} received={j.get('received')}")
+    ctx.check(j.get("loss") == 0, f"{label}: loss 0", f"loss={j.get('loss')}")
+    ctx.check(j.get("duplicates") == 0 and j.get("foreign") == 0,
+              f"{label}: no duplicates, nothing foreign",
+              f"dup={j.get('duplicates')} foreign={j.get('foreign')}")
+    ctx.check(j.get("errors") == {}, f"{label}: no errors", str(j.get("errors")))
+    ctx.check(j.get("bytes_received") == expected * size, f"{label}: {expected * size} bytes back",
+              str(j.get("bytes_received")))
+    ctx.check(counts.get("echoed") == j.get("received"),
+              f"{label}: peer's echoed count == load's received count",
+              f"peer echoed={counts.get('echoed')} load received={j.get('received')}")
+    ctx.check(counts.get("received") == j.get("sent"),
+              f"{label}: peer's received count == load's sent count",
+              f"peer received={counts.get('received')} load sent={j.get('sent')}")
+    ctx.check(counts.get("sources") == allocations,
+              f"{label}: the peer saw {allocations} relayed addresses", str(counts.get("sources")))
+    ctx.check(j.get("allocations_deleted") == allocations,
+              f"{label}: all {allocations} allocations deleted (Refresh lifetime 0)",
+              str(j.get("allocations_deleted")))
+
+
 class CliPeer:
     """`turnpike peer --json` echoing on the given UDP ports of 127.0.0.1; stop() returns its
     final counts (it prints them as JSON on SIGTERM)."""

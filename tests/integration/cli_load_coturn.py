@@ -117,40 +117,8 @@ def load_run(ctx: h.Context, server: Coturn, transport: str, peer_port: int, cre
     counts = peer.stop()
     j = c.last_json(r.output)
     ctx.require(j is not None, f"{label}: load printed one JSON object", r.output[-400:])
-    rtt = j.get("rtt_us", {})
-    print(f"RESULT {ctx.name}/{label}: allocations={j.get('allocations')} "
-          f"({j.get('allocations_per_s', 0):.0f}/s) sent={j.get('sent')} "
-          f"received={j.get('received')} loss={j.get('loss')} reordered={j.get('reordered')} "
-          f"dup={j.get('duplicates')} rtt p50={rtt.get('p50')} p99={rtt.get('p99')} "
-          f"max={rtt.get('max')} us errors={j.get('errors')} elapsed={j.get('elapsed_s', 0):.2f} s "
-          f"peer={counts}", flush=True)
     failures_before = len(ctx.checks.failures)
-    expected = ALLOCATIONS * PACKETS
-    ctx.check(r.rc == 0, f"{label}: load exits 0", f"rc={r.rc} first_error={j.get('first_error')}")
-    ctx.check(j.get("allocations") == ALLOCATIONS and j.get("allocations_ready") == ALLOCATIONS,
-              f"{label}: {ALLOCATIONS} allocations, all ready",
-              f"{j.get('allocations')}/{j.get('allocations_ready')}")
-    ctx.check(j.get("sent") == expected, f"{label}: sent {expected}", f"sent={j.get('sent')}")
-    ctx.check(j.get("received") == j.get("sent"), f"{label}: received == sent",
-              f"sent={j.get('sent')} received={j.get('received')}")
-    ctx.check(j.get("loss") == 0, f"{label}: loss 0", f"loss={j.get('loss')}")
-    ctx.check(j.get("duplicates") == 0 and j.get("foreign") == 0,
-              f"{label}: no duplicates, nothing foreign",
-              f"dup={j.get('duplicates')} foreign={j.get('foreign')}")
-    ctx.check(j.get("errors") == {}, f"{label}: no errors", str(j.get("errors")))
-    ctx.check(j.get("bytes_received") == expected * SIZE, f"{label}: {expected * SIZE} bytes back",
-              str(j.get("bytes_received")))
-    ctx.check(counts.get("echoed") == j.get("received"),
-              f"{label}: peer's echoed count == load's received count",
-              f"peer echoed={counts.get('echoed')} load received={j.get('received')}")
-    ctx.check(counts.get("received") == j.get("sent"),
-              f"{label}: peer's received count == load's sent count",
-              f"peer received={counts.get('received')} load sent={j.get('sent')}")
-    ctx.check(counts.get("sources") == ALLOCATIONS,
-              f"{label}: the peer saw {ALLOCATIONS} relayed addresses", str(counts.get("sources")))
-    ctx.check(j.get("allocations_deleted") == ALLOCATIONS,
-              f"{label}: all {ALLOCATIONS} allocations deleted (Refresh lifetime 0)",
-              str(j.get("allocations_deleted")))
+    c.check_load_run(ctx, label, r, j, counts, ALLOCATIONS, PACKETS, SIZE)
     ctx.check(server.alive(), f"{label}: turnserver still running")
     if len(ctx.checks.failures) > failures_before:
         server.print_log()
