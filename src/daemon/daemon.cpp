@@ -260,10 +260,9 @@ class Daemon {
     };
     size_t index = 0;
     for (const std::string* path : {&config_.tls.certificate, &config_.tls.private_key}) {
-      uv_fs_poll_t* poll = &cert_polls_[index++];
-      uv_fs_poll_init(&loop_, poll);
-      poll->data = this;
-      uv_fs_poll_start(poll, on_change, path->c_str(), kCertificatePollMs);
+      net::UvHandle<uv_fs_poll_t>& poll = cert_polls_[index++];
+      poll.init(&uv_fs_poll_init, &loop_, this);
+      uv_fs_poll_start(poll.get(), on_change, path->c_str(), kCertificatePollMs);
     }
   }
 
@@ -305,10 +304,9 @@ class Daemon {
       });
     }
     drain_deadline_ms_ = uv_now(&loop_) + uint64_t{config_.shutdown.grace_period_s} * 1000;
-    uv_timer_init(&loop_, &drain_timer_);
-    drain_timer_.data = this;
+    drain_timer_.init(&uv_timer_init, &loop_, this);
     uv_timer_start(
-        &drain_timer_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->check_drain(); },
+        drain_timer_.get(), [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->check_drain(); },
         kDrainPollMs, kDrainPollMs);
   }
 
@@ -332,33 +330,29 @@ class Daemon {
     }
     if (stopped_) return;
     stopped_ = true;
-    if (draining_) uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+    drain_timer_.close();
     spdlog::info("signal {}: shutting down", signum);
     notify_systemd("STOPPING=1");
     for (auto& slot : slots_) {
       net::Worker* w = slot->worker.get();
       w->post([w] { w->stop(); });  // each worker closes its own handles; its loop then ends
     }
-    for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
-      uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
-    }
-    for (uv_fs_poll_t& poll : cert_polls_) {
-      if (poll.data != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(&poll), nullptr);
-    }
+    for (net::UvHandle<uv_signal_t>* h : {&sigint_, &sigterm_, &sighup_}) h->close();
+    for (net::UvHandle<uv_fs_poll_t>& poll : cert_polls_) poll.close();
   }
 
   void start_signals() {
-    for (uv_signal_t* h : {&sigint_, &sigterm_, &sighup_}) {
-      uv_signal_init(&loop_, h);
-      h->data = this;
+    for (net::UvHandle<uv_signal_t>* h : {&sigint_, &sigterm_, &sighup_}) {
+      h->init(&uv_signal_init, &loop_, this);
     }
     const auto on_stop = [](uv_signal_t* h, int signum) {
       static_cast<Daemon*>(h->data)->stop(signum);
     };
-    uv_signal_start(&sigint_, on_stop, SIGINT);
-    uv_signal_start(&sigterm_, on_stop, SIGTERM);
+    uv_signal_start(sigint_.get(), on_stop, SIGINT);
+    uv_signal_start(sigterm_.get(), on_stop, SIGTERM);
     uv_signal_start(
-        &sighup_, [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); }, SIGHUP);
+        sighup_.get(), [](uv_signal_t* h, int) { static_cast<Daemon*>(h->data)->reload(); },
+        SIGHUP);
   }
 
   config::Config config_;
@@ -375,13 +369,13 @@ class Daemon {
   bool stopped_ = false;
   std::atomic<size_t> drained_workers_{0};
   uint64_t drain_deadline_ms_ = 0;
-  uv_timer_t drain_timer_{};
+  net::UvHandle<uv_timer_t> drain_timer_;
   static constexpr uint64_t kDrainPollMs = 100;
   uv_loop_t loop_{};
-  uv_signal_t sigint_{};
-  uv_signal_t sigterm_{};
-  uv_signal_t sighup_{};
-  std::array<uv_fs_poll_t, 2> cert_polls_{};  // certificate chain, private key
+  net::UvHandle<uv_signal_t> sigint_;
+  net::UvHandle<uv_signal_t> sigterm_;
+  net::UvHandle<uv_signal_t> sighup_;
+  std::array<net::UvHandle<uv_fs_poll_t>, 2> cert_polls_;  // certificate chain, private key
   static constexpr unsigned kCertificatePollMs = 30'000;
 };
 

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <memory>
 
-#include "turnpike/net/worker.h"
 #include "turnpike/util/proxy_protocol.h"
 
 namespace turnpike::net {
@@ -24,67 +23,47 @@ struct WriteRequest {
 
 }  // namespace
 
-StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener,
+StreamConnection* StreamConnection::accept(StreamHost& host, uv_stream_t* listener,
                                            const SocketAddress& local, const Options& options,
                                            uint64_t id) {
-  const Transport transport = options.transport;
-  SSL_CTX* tls = options.tls;
-  const uint64_t timeout_ms = options.timeout_ms;
-  auto* c = new StreamConnection(worker, id);
-  uv_tcp_init(listener->loop, &c->tcp_);
-  c->tcp_.data = c;
-  c->open_handles_ = 1;
-  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp_)) != 0) {
+  auto* c = new StreamConnection(host, id);
+  if (c->tcp_.init(&uv_tcp_init, listener->loop, c) != 0) {
+    delete c;
+    return nullptr;
+  }
+  if (uv_accept(listener, c->tcp_.stream()) != 0) {
     c->close();
     return nullptr;
   }
   sockaddr_storage peer{};
   int len = sizeof peer;
-  uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &len);
+  uv_tcp_getpeername(c->tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
   const auto client = SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
   if (!client) {
     c->close();
     return nullptr;
   }
-  c->tuple_.client = *client;
-  c->tuple_.server = local;
-  c->tuple_.transport = transport;
+  c->tuple_ = FiveTuple{*client, local, options.transport, id};
   // Over the connection limits: closed before any timer, TLS state or read is set up.
-  if (!worker.admit_connection(*c, !options.proxy_protocol)) {
+  if (!host.admit(*c, !options.proxy_protocol)) {
     c->reset();
     return nullptr;
   }
-  c->timeout_ms_ = timeout_ms;
+  c->timeout_ms_ = options.timeout_ms;
   c->http_handler_ = options.http;
   if (options.http_only) c->mode_ = Mode::kHttp;
   c->awaiting_proxy_header_ = options.proxy_protocol;
   if (options.http == nullptr) c->mode_ = Mode::kTurn;
-  uv_tcp_nodelay(&c->tcp_, 1);
-  uv_timer_init(listener->loop, &c->timer_);
-  c->timer_.data = c;
-  ++c->open_handles_;
-  uv_timer_start(
-      &c->timer_, [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, timeout_ms, 0);
-  if (tls != nullptr) {
-    c->ssl_ = SSL_new(tls);
-    c->rbio_ = BIO_new(BIO_s_mem());
-    c->wbio_ = BIO_new(BIO_s_mem());
-    if (c->ssl_ == nullptr || c->rbio_ == nullptr || c->wbio_ == nullptr) {
-      if (c->ssl_ == nullptr) {
-        BIO_free(c->rbio_);
-        BIO_free(c->wbio_);
-      }
-      c->close();
-      return nullptr;
-    }
-    SSL_set_bio(c->ssl_, c->rbio_, c->wbio_);  // the SSL owns both BIOs now
-    SSL_set_accept_state(c->ssl_);
+  uv_tcp_nodelay(c->tcp_.get(), 1);
+  c->timer_.init(&uv_timer_init, listener->loop, c);
+  c->restart_timer(options.timeout_ms);
+  if (options.tls != nullptr && !c->start_tls(options.tls)) {
+    c->close();
+    return nullptr;
   }
   const int started = uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&c->tcp_),
-      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        *buf = owner_of(h->data)->worker_.stream_read_buffer();
-      },
+      c->tcp_.stream(),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) { *buf = owner_of(h->data)->host_.read_buffer(); },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         owner_of(s->data)->on_read(nread, buf);
       });
@@ -93,6 +72,29 @@ StreamConnection* StreamConnection::accept(Worker& worker, uv_stream_t* listener
     return nullptr;
   }
   return c;
+}
+
+// TLS over memory BIOs: ciphertext in from the socket, out to it; the handshake runs as bytes
+// arrive.
+bool StreamConnection::start_tls(SSL_CTX* tls) {
+  ssl_ = SSL_new(tls);
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  if (ssl_ == nullptr || rbio_ == nullptr || wbio_ == nullptr) {
+    BIO_free(rbio_);
+    BIO_free(wbio_);
+    rbio_ = wbio_ = nullptr;
+    return false;
+  }
+  SSL_set_bio(ssl_, rbio_, wbio_);  // the SSL owns both BIOs now
+  SSL_set_accept_state(ssl_);
+  return true;
+}
+
+void StreamConnection::restart_timer(uint64_t ms) {
+  if (!timer_) return;
+  uv_timer_start(
+      timer_.get(), [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, ms, 0);
 }
 
 StreamConnection::~StreamConnection() {
@@ -133,7 +135,7 @@ bool StreamConnection::take_proxy_header(ByteView& bytes) {
     case ProxyParse::kDone: {
       awaiting_proxy_header_ = false;
       if (header.source) tuple_.client = *header.source;
-      if (!worker_.admit_proxied_source(*this)) {  // the real source is over its limit
+      if (!host_.admit_proxied_source(*this)) {  // the real source is over its limit
         close();
         return false;
       }
@@ -147,7 +149,7 @@ bool StreamConnection::take_proxy_header(ByteView& bytes) {
     case ProxyParse::kInvalid:
       break;
   }
-  worker_.count_stream_garbage(*this);
+  host_.on_event(*this, StreamEvent::kGarbage);
   close();
   return false;
 }
@@ -177,10 +179,9 @@ void StreamConnection::decide_mode(ByteView first_bytes) {
 void StreamConnection::deliver_http(ByteView plaintext) {
   if (!http_) http_ = std::make_unique<http::HttpSession>(*http_handler_, tuple_.client);
   std::string out;
-  const bool keep_open = http_->feed(plaintext, worker_.current_time(), out);
+  const bool keep_open = http_->feed(plaintext, host_.now(), out);
   // Every request restarts the idle timer: a keep-alive connection may idle this long.
-  uv_timer_start(
-      &timer_, [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, timeout_ms_, 0);
+  restart_timer(timeout_ms_);
   if (!out.empty()) send_now(as_bytes(out));
   if (!keep_open && !closing_) {
     if (ssl_ != nullptr) {
@@ -207,12 +208,12 @@ void StreamConnection::deliver(ByteView plaintext) {
     if (closing_) return;
     if (!got_frame_) {
       got_frame_ = true;
-      uv_timer_stop(&timer_);
+      uv_timer_stop(timer_.get());
     }
-    worker_.on_stream_frame(*this, frame);
+    host_.on_frame(*this, frame);
   });
   if (!ok) {
-    worker_.count_stream_garbage(*this);
+    host_.on_event(*this, StreamEvent::kGarbage);
     close();  // not STUN/ChannelData: nothing sensible can follow on this stream
   }
 }
@@ -226,8 +227,8 @@ void StreamConnection::feed_tls(ByteView ciphertext) {
     }
     ciphertext = ciphertext.subspan(static_cast<size_t>(written));
     for (;;) {  // drain every record OpenSSL can decrypt so far
-      uint8_t* out = worker_.tls_plaintext_buffer();
-      const int n = SSL_read(ssl_, out, static_cast<int>(Worker::kTlsPlaintextSize));
+      uint8_t* out = host_.tls_plaintext_buffer();
+      const int n = SSL_read(ssl_, out, static_cast<int>(StreamHost::kTlsPlaintextSize));
       if (n > 0) {
         deliver(ByteView(out, static_cast<size_t>(n)));
         if (closing_) return;
@@ -237,11 +238,11 @@ void StreamConnection::feed_tls(ByteView ciphertext) {
       flush_tls();  // handshake messages, alerts
       if (!handshake_done_ && SSL_is_init_finished(ssl_)) {
         handshake_done_ = true;
-        worker_.count_tls_handshake();
+        host_.on_event(*this, StreamEvent::kTlsHandshake);
       }
       if (error == SSL_ERROR_WANT_READ) break;
       if (error != SSL_ERROR_ZERO_RETURN) {
-        worker_.count_tls_failure(*this, ERR_reason_error_string(ERR_peek_error()));
+        host_.on_event(*this, StreamEvent::kTlsFailure, ERR_reason_error_string(ERR_peek_error()));
       }
       ERR_clear_error();
       close();
@@ -261,7 +262,7 @@ void StreamConnection::flush_tls() {
 void StreamConnection::send(ByteView bytes) {
   if (closing_) return;
   if (queued_ + pending_.size() + bytes.size() > kMaxQueuedBytes) {
-    worker_.count_stream_drop(*this);
+    host_.on_event(*this, StreamEvent::kDrop);
     return;
   }
   if (ssl_ != nullptr && !SSL_is_init_finished(ssl_)) return;  // nothing before the handshake
@@ -270,7 +271,7 @@ void StreamConnection::send(ByteView bytes) {
     flush_pending();
   } else if (!flush_scheduled_) {
     flush_scheduled_ = true;
-    worker_.schedule_stream_flush(tuple_.connection_id);
+    host_.schedule_flush(*this);
   }
 }
 
@@ -301,7 +302,7 @@ void StreamConnection::send_now(ByteView bytes) {
   flush_pending();  // keep order with anything coalesced before
   if (closing_) return;
   if (queued_ + bytes.size() > kMaxQueuedBytes) {
-    worker_.count_stream_drop(*this);
+    host_.on_event(*this, StreamEvent::kDrop);
     return;
   }
   if (ssl_ == nullptr) {
@@ -319,7 +320,7 @@ void StreamConnection::send_now(ByteView bytes) {
 }
 
 void StreamConnection::write_raw(ByteView bytes) {
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  uv_stream_t* stream = tcp_.stream();
   size_t offset = 0;
   if (queued_ == 0) {  // nothing queued: try the kernel directly, no copy
     uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
@@ -359,35 +360,40 @@ void StreamConnection::on_write_done(size_t bytes) {
 }
 
 void StreamConnection::on_timeout() {
-  worker_.count_stream_timeout(*this);
+  host_.on_event(*this, StreamEvent::kTimeout);
   close();
 }
 
 void StreamConnection::close() {
   if (closing_) return;
   closing_ = true;
-  worker_.on_stream_closed(*this);
-  const auto closed = [](uv_handle_t* h) { owner_of(h->data)->on_handle_closed(); };
-  if (open_handles_ > 1) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
+  host_.on_closed(*this);
+  finish_close(false);
 }
 
+// SO_LINGER 0: the kernel answers with RST and forgets the socket (no TIME_WAIT here). For a
+// connection over the limits: no FIN/TIME_WAIT dance.
 void StreamConnection::reset() {
   if (closing_) return;
   closing_ = true;
-  worker_.on_stream_closed(*this);
-  const auto closed = [](uv_handle_t* h) { owner_of(h->data)->on_handle_closed(); };
-  if (open_handles_ > 1) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), closed);
-  // SO_LINGER 0: the kernel answers with RST and forgets the socket (no TIME_WAIT here).
-  if (uv_tcp_close_reset(&tcp_, closed) != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), closed);
-  }
+  host_.on_closed(*this);
+  finish_close(true);
 }
 
-void StreamConnection::on_handle_closed() {
-  // Pending writes are cancelled by uv_close and their callbacks run before the handle's close
-  // callback, so no WriteRequest outlives the connection.
-  if (--open_handles_ == 0) delete this;
+// Pending writes are cancelled by uv_close and their callbacks run before the socket's close
+// callback, so no WriteRequest outlives the connection: it frees itself in that callback.
+void StreamConnection::finish_close(bool with_reset) {
+  timer_.close();
+  if (!tcp_) {
+    delete this;
+    return;
+  }
+  auto free_connection = [this] { delete this; };
+  if (with_reset) {
+    tcp_.close_with(&uv_tcp_close_reset, free_connection);
+  } else {
+    tcp_.close(free_connection);
+  }
 }
 
 }  // namespace turnpike::net

@@ -12,12 +12,12 @@
 #include <optional>
 
 #include "turnpike/http/http_session.h"
+#include "turnpike/net/stream_host.h"
+#include "turnpike/net/uv_handle.h"
 #include "turnpike/stun/stream_framer.h"
 #include "turnpike/util/socket_address.h"
 
 namespace turnpike::net {
-
-class Worker;
 
 class StreamConnection {
  public:
@@ -35,14 +35,14 @@ class StreamConnection {
   };
 
   // Accepts a pending connection on `listener`. Returns null when accept fails.
-  static StreamConnection* accept(Worker& worker, uv_stream_t* listener, const SocketAddress& local,
-                                  const Options& options, uint64_t id);
+  static StreamConnection* accept(StreamHost& host, uv_stream_t* listener,
+                                  const SocketAddress& local, const Options& options, uint64_t id);
 
   // To the client. Coalesced: bytes collect in a per-connection buffer and leave in one TLS record
   // / one write when the worker flushes (end of a receive batch, after the I/O phase), or at once
   // past kCoalesceBytes — many relayed packets cost one SSL_write and one system call.
   void send(ByteView bytes);
-  // The worker's flush for a connection that scheduled one (Worker::schedule_stream_flush).
+  // The worker's flush for a connection that scheduled one (StreamHost::schedule_flush).
   void run_scheduled_flush() {
     flush_scheduled_ = false;
     flush_pending();
@@ -51,7 +51,7 @@ class StreamConnection {
   void close();  // idempotent; the object frees itself once its handles are closed
   [[nodiscard]] const FiveTuple& tuple() const noexcept { return tuple_; }
 
-  // Connection-limit bookkeeping (Worker): whether this connection is counted, and under which
+  // Connection-limit bookkeeping (the host): whether this connection is counted, and under which
   // source (none until a PROXY header names it).
   struct LimitSlot {
     bool counted = false;
@@ -62,11 +62,10 @@ class StreamConnection {
   // libuv callbacks (stream_connection.cpp).
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_timeout();
-  void on_handle_closed();
   void on_write_done(size_t bytes);
 
  private:
-  StreamConnection(Worker& worker, uint64_t id) : worker_(worker) { tuple_.connection_id = id; }
+  StreamConnection(StreamHost& host, uint64_t id) : host_(host) { tuple_.connection_id = id; }
   ~StreamConnection();
   enum class Mode : uint8_t { kUndecided, kTurn, kHttp };
   void process(ByteView bytes);             // after the PROXY header: TLS or plaintext
@@ -81,11 +80,14 @@ class StreamConnection {
   void flush_pending();  // uncoalesced (HTTP responses, before close_notify)
   void reset();  // closes with a TCP RST (a connection over the limits): no FIN/TIME_WAIT dance
 
-  Worker& worker_;
+  void finish_close(bool with_reset);  // shared by close() and reset()
+  void restart_timer(uint64_t ms);
+  bool start_tls(SSL_CTX* tls);
+
+  StreamHost& host_;
   FiveTuple tuple_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
-  int open_handles_ = 0;
+  UvHandle<uv_tcp_t> tcp_;
+  UvHandle<uv_timer_t> timer_;
   bool closing_ = false;
   bool got_frame_ = false;
   bool handshake_done_ = false;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "turnpike/metrics/prometheus.h"
-#include "turnpike/net/worker.h"
+#include "turnpike/net/metrics_board.h"
 
 namespace turnpike::net {
 
@@ -72,32 +72,6 @@ std::string MetricsBoard::render() const {
     for (const WorkerSnapshot& one : slots_) add(total, one);
   }
   return render_metrics(total, slots_.size());
-}
-
-WorkerSnapshot Worker::snapshot() const {
-  WorkerSnapshot s;
-  s.stats = server_.stats();
-  s.counters = counters_;
-  const UdpSendStats& sends = send_batch_.stats();
-  s.counters.udp_send_errors += sends.errors;
-  s.counters.udp_datagrams_sent = sends.datagrams;
-  s.counters.udp_send_syscalls = sends.syscalls;
-  s.counters.udp_gso_messages = sends.gso_messages;
-  s.allocations = server_.allocation_count();
-  const auto [permissions, channels] = server_.permission_and_channel_count();
-  s.permissions = permissions;
-  s.channels = channels;
-  s.relay_ports_free = ports_.free_count();
-  s.connections = connections_.size();
-  s.draining = server_.draining() ? 1 : 0;
-  return s;
-}
-
-std::string Worker::render() const {
-  // Other workers' figures are as of their last tick (at most 500 ms old); ours are current.
-  if (setup_.metrics == nullptr) return render_metrics(snapshot(), 1);
-  setup_.metrics->publish(setup_.index, snapshot());
-  return setup_.metrics->render();
 }
 
 std::string render_metrics(const WorkerSnapshot& total, size_t workers) {

@@ -1,0 +1,68 @@
+// The TCP and TLS client connections of one worker (RFC 8656 §3.1; RFC 7443 for TLS with ALPN):
+// the table by connection id, admission under the daemon-wide connection limits, and the host
+// every StreamConnection talks to. Frames go to the turn::Server; the server's answers come back
+// through send().
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "turnpike/net/batched_io.h"
+#include "turnpike/net/connection_limits.h"
+#include "turnpike/net/event_log.h"
+#include "turnpike/net/metrics_board.h"
+#include "turnpike/net/stream_connection.h"
+#include "turnpike/turn/server.h"
+
+namespace turnpike::net {
+
+class StreamConnections final : public StreamHost, public StreamFlushTarget {
+ public:
+  StreamConnections(uv_loop_t* loop, turn::Server& server, BatchedIo& io,
+                    SharedConnectionLimits& limits, EventLog& log, WorkerCounters& counters);
+  StreamConnections(const StreamConnections&) = delete;
+  StreamConnections& operator=(const StreamConnections&) = delete;
+
+  // Accepts a pending connection on `listener` (a StreamListener's socket).
+  void accept(uv_stream_t* listener, const SocketAddress& local,
+              const StreamConnection::Options& options);
+  // To the client of connection `connection_id` (gone: nothing happens).
+  void send(uint64_t connection_id, ByteView bytes) {
+    const auto it = connections_.find(connection_id);
+    if (it != connections_.end()) it->second->send(bytes);
+  }
+  void close_all();
+  [[nodiscard]] size_t size() const noexcept { return connections_.size(); }
+
+  // StreamHost
+  uv_buf_t read_buffer() noexcept override;
+  uint8_t* tls_plaintext_buffer() noexcept override { return tls_plaintext_.data(); }
+  bool admit(StreamConnection& connection, bool per_ip) override;
+  bool admit_proxied_source(StreamConnection& connection) override;
+  void on_frame(StreamConnection& connection, ByteView frame) override;
+  void on_closed(StreamConnection& connection) override;
+  void schedule_flush(StreamConnection& connection) override {
+    io_.schedule_stream_flush(connection.tuple().connection_id);
+  }
+  void on_event(StreamConnection& connection, StreamEvent event, const char* detail) override;
+  [[nodiscard]] Now now() const noexcept override;
+  // StreamFlushTarget
+  void run_scheduled_flush(uint64_t connection_id) override;
+
+ private:
+  uv_loop_t* loop_;
+  turn::Server& server_;
+  BatchedIo& io_;
+  SharedConnectionLimits& limits_;
+  EventLog& log_;
+  WorkerCounters& counters_;
+  std::unordered_map<uint64_t, StreamConnection*> connections_;
+  uint64_t next_id_ = 1;
+  std::vector<uint8_t> read_buffer_;
+  std::vector<uint8_t> tls_plaintext_;
+};
+
+}  // namespace turnpike::net
