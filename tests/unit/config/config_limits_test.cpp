@@ -7,15 +7,12 @@
 #include <vector>
 
 #include "turnpike/config/config_loader.h"
+#include "unit/config/config_fixtures.h"
 
 namespace turnpike::config {
 namespace {
 
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "\n  " + line;
-  return out;
-}
+using namespace turnpike::config::test;  // NOLINT: test fixtures
 
 std::string document(std::string_view extra) {
   return R"({"relay": {"address": "192.0.2.10"}, "auth": {"static_users": {"u": "p"}})" +

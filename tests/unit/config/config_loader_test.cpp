@@ -1,70 +1,21 @@
-#include "turnpike/config/config_loader.h"
-
+// The whole document and the file: defaults, the example config, every key at once, types,
+// unknown and duplicate keys, syntax errors, secrets kept out of messages, file errors.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "turnpike/config/config_loader.h"
+#include "unit/config/config_fixtures.h"
 
 namespace turnpike::config {
 namespace {
 
-// The smallest document without parse errors: relay.address is the one required key.
-constexpr std::string_view kMinimal = R"({"relay": {"address": "192.0.2.10"}})";
-
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const std::string& line : lines) out += "\n  " + line;
-  return out;
-}
-
-// Messages from parse_config (empty when it succeeded).
-std::vector<std::string> parse_errors(std::string_view json) {
-  auto result = parse_config(json);
-  return result ? std::vector<std::string>{} : result.error().messages;
-}
-
-// Messages from validate() on a config that must parse.
-std::vector<std::string> validate_errors(std::string_view json) {
-  auto result = parse_config(json);
-  if (!result) {
-    ADD_FAILURE() << "unexpected parse errors:" << join(result.error().messages);
-    return {};
-  }
-  ConfigErrors errors;
-  validate(*result, errors);
-  return errors.messages;
-}
-
-::testing::AssertionResult has_message(const std::vector<std::string>& messages,
-                                       std::string_view expected) {
-  for (const std::string& m : messages) {
-    if (m == expected) return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "no message \"" << expected << "\" in:" << join(messages);
-}
-
-// A config that validates: what most validate() tests start from.
-Config valid_config() {
-  auto result =
-      parse_config(R"({"relay": {"address": "192.0.2.10"}, "auth": {"static_users": {"u": "p"}}})");
-  EXPECT_TRUE(result) << join(result.error().messages);
-  return *result;
-}
-
-std::vector<std::string> validate_errors(const Config& config) {
-  ConfigErrors errors;
-  validate(config, errors);
-  return errors.messages;
-}
-
-// ---- defaults and the example ----
+using namespace turnpike::config::test;  // NOLINT: test fixtures
 
 TEST(ConfigLoader, EmptyObjectOnlyLacksRelayAddress) {
   EXPECT_EQ(parse_errors("{}"), std::vector<std::string>{"relay.address: required"});
@@ -127,32 +78,6 @@ TEST(ConfigLoader, ExampleFileParsesAndValidates) {
   EXPECT_EQ(c.auth.static_users.size(), 1U);
   ASSERT_EQ(c.auth.rest_secrets.size(), 1U);
   EXPECT_EQ(c.auth.rest_secrets[0].reveal().substr(0, 10), "change-me-");
-}
-
-TEST(ConfigLoader, DefaultListenersIncludeTls443WhenTlsIsConfigured) {
-  auto result = parse_config(R"({"relay": {"address": "192.0.2.10"},
-    "tls": {"certificate": "c.pem", "private_key": "k.pem"}})");
-  ASSERT_TRUE(result) << join(result.error().messages);
-  ASSERT_EQ(result->listeners.size(), 4U);
-  EXPECT_EQ(result->listeners[2].transport, Transport::kTls);
-  EXPECT_EQ(result->listeners[2].address.port, 5349);
-  EXPECT_EQ(result->listeners[3].transport, Transport::kTls);
-  EXPECT_EQ(result->listeners[3].address.port, 443);
-}
-
-TEST(ConfigLoader, TlsListenerWithoutCertificateIsAnError) {
-  auto result = parse_config(R"({"relay": {"address": "192.0.2.10"},
-    "auth": {"static_users": {"a": "b"}},
-    "listeners": [{"transport": "tls", "address": "127.0.0.1", "port": 5349}]})");
-  ASSERT_TRUE(result) << join(result.error().messages);
-  EXPECT_EQ(validate_errors(*result),
-            std::vector<std::string>{
-                "listeners[0].transport: tls needs tls.certificate and tls.private_key"});
-  auto half = parse_config(R"({"relay": {"address": "192.0.2.10"},
-    "auth": {"static_users": {"a": "b"}}, "tls": {"certificate": "c.pem"}})");
-  ASSERT_TRUE(half);
-  EXPECT_EQ(validate_errors(*half),
-            std::vector<std::string>{"tls.private_key: required with tls.certificate"});
 }
 
 TEST(ConfigLoader, EveryKeyIsRead) {
@@ -218,66 +143,7 @@ TEST(ConfigLoader, EveryKeyIsRead) {
   EXPECT_EQ(validate_errors(c), std::vector<std::string>{});
 }
 
-// ---- parse errors, each naming its key ----
-
-TEST(ConfigLoader, OutOfRangePort) {
-  EXPECT_EQ(parse_errors(R"({"relay": {"address": "192.0.2.10"},
-                             "listeners": [{"port": 3478}, {"port": 70000}, {"port": 0}]})"),
-            (std::vector<std::string>{"listeners[1].port: 70000 is out of range 1-65535",
-                                      "listeners[2].port: 0 is out of range 1-65535"}));
-  EXPECT_TRUE(has_message(parse_errors(R"({"relay": {"address": "192.0.2.10", "port_min": -1}})"),
-                          "relay.port_min: -1 is out of range 1-65535"));
-}
-
-TEST(ConfigLoader, BadListenerFields) {
-  auto errors = parse_errors(R"({"relay": {"address": "192.0.2.10"},
-      "listeners": [{"transport": "sctp", "address": "localhost"}, {"address": "1.2.3.4:5"}]})");
-  EXPECT_TRUE(has_message(
-      errors, R"(listeners[0].transport: "sctp" is not one of udp, tcp, tls, http, https)"));
-  EXPECT_TRUE(has_message(errors, R"(listeners[0].address: "localhost" is not an IP address)"));
-  EXPECT_TRUE(has_message(errors, R"(listeners[1].address: "1.2.3.4:5" is not an IP address)"));
-  EXPECT_EQ(errors.size(), 3U) << join(errors);
-  EXPECT_EQ(
-      parse_errors(R"({"relay": {"address": "127.0.0.1\u0000junk"}})"),
-      std::vector<std::string>{R"(relay.address: "127.0.0.1\u0000junk" is not an IP address)"});
-}
-
-TEST(ConfigLoader, RestSeparatorMustBeOneCharacter) {
-  for (const char* separator : {R"("")", R"("::")", R"("é")"}) {
-    EXPECT_EQ(parse_errors(std::string(R"({"relay": {"address": "192.0.2.10"},
-                                           "auth": {"rest_separator": )") +
-                           separator + "}}"),
-              std::vector<std::string>{"auth.rest_separator: must be exactly one character"})
-        << separator;
-  }
-}
-
-TEST(ConfigLoader, BadCidr) {
-  auto errors = parse_errors(R"({"relay": {"address": "192.0.2.10"},
-      "peers": {"allow": ["10.0.0.0/33"], "deny": ["10.0.0.0/8", "banana", 7]}})");
-  EXPECT_EQ(errors,
-            (std::vector<std::string>{R"(peers.allow[0]: "10.0.0.0/33" is not a CIDR range)",
-                                      R"(peers.deny[1]: "banana" is not a CIDR range)",
-                                      "peers.deny[2]: expected a string, got integer"}));
-}
-
-TEST(ConfigLoader, NonceLifetimeRange) {
-  EXPECT_EQ(parse_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"nonce_lifetime": 29}})"),
-            std::vector<std::string>{"auth.nonce_lifetime: 29 is out of range 30-86400"});
-  EXPECT_EQ(
-      parse_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"nonce_lifetime": 86401}})"),
-      std::vector<std::string>{"auth.nonce_lifetime: 86401 is out of range 30-86400"});
-  EXPECT_EQ(
-      parse_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"nonce_lifetime": 86400}})"),
-      std::vector<std::string>{});
-}
-
-TEST(ConfigLoader, BadLogLevel) {
-  EXPECT_EQ(
-      parse_errors(R"({"relay": {"address": "192.0.2.10"}, "log": {"level": "verbose"}})"),
-      std::vector<std::string>{
-          R"(log.level: "verbose" is not one of trace, debug, info, warn, error, critical, off)"});
-}
+// ---- parse errors in several sections at once ----
 
 TEST(ConfigLoader, WrongTypes) {
   auto errors = parse_errors(R"({
@@ -432,92 +298,7 @@ TEST(ConfigLoader, SyntaxErrorKeepsWhatWasExpected) {
             "key - invalid string: forbidden character after backslash; expected string literal");
 }
 
-// ---- validate() ----
-
-TEST(ConfigValidate, ListenerChecks) {
-  Config config = valid_config();
-  config.listeners.clear();
-  EXPECT_EQ(validate_errors(config),
-            std::vector<std::string>{"listeners: at least one listener is required"});
-  EXPECT_TRUE(has_message(
-      validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
-          "listeners": [{"transport": "tcp"}, {"transport": "udp"}, {"transport": "tls", "port": 3478}]})"),
-      "listeners[2]: 0.0.0.0:3478 is already used by listeners[0]"));
-  config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0},
-                               false, false, false}};
-  EXPECT_EQ(validate_errors(config), std::vector<std::string>{"listeners[0].port: must not be 0"});
-}
-
-TEST(ConfigValidate, RelayAddressMustBeConcreteIpv4) {
-  EXPECT_EQ(
-      validate_errors(R"({"relay": {"address": "0.0.0.0"}, "auth": {"rest_secrets": ["s"]}})"),
-      std::vector<std::string>{"relay.address: 0.0.0.0 is unspecified; give a concrete address"});
-  EXPECT_EQ(validate_errors(R"({"relay": {"address": "::1"}, "auth": {"rest_secrets": ["s"]}})"),
-            std::vector<std::string>{"relay.address: must be an IPv4 address, got ::1"});
-  EXPECT_EQ(validate_errors(R"({"relay": {"address": "::"}, "auth": {"rest_secrets": ["s"]}})"),
-            std::vector<std::string>{"relay.address: must be an IPv4 address, got ::"});
-}
-
-TEST(ConfigValidate, RelayFamilies) {
-  auto errors = validate_errors(R"({"auth": {"rest_secrets": ["s"]},
-      "relay": {"address": "192.0.2.10", "advertised_address": "2001:db8::1",
-                "ipv6_address": "192.0.2.11", "advertised_ipv6_address": "::"}})");
-  EXPECT_EQ(errors, (std::vector<std::string>{
-                        "relay.advertised_address: must be an IPv4 address, got 2001:db8::1",
-                        "relay.ipv6_address: must be an IPv6 address, got 192.0.2.11",
-                        "relay.advertised_ipv6_address: :: is unspecified; give a concrete address",
-                    }));
-  EXPECT_EQ(validate_errors(R"({"auth": {"rest_secrets": ["s"]},
-      "relay": {"address": "192.0.2.10", "advertised_ipv6_address": "2001:db8::7"}})"),
-            std::vector<std::string>{"relay.advertised_ipv6_address: requires relay.ipv6_address"});
-}
-
-TEST(ConfigValidate, PortRange) {
-  EXPECT_EQ(validate_errors(R"({"auth": {"rest_secrets": ["s"]},
-      "relay": {"address": "192.0.2.10", "port_min": 60000, "port_max": 50000}})"),
-            std::vector<std::string>{"relay.port_min: must be <= relay.port_max (60000 > 50000)"});
-  EXPECT_EQ(validate_errors(R"({"auth": {"rest_secrets": ["s"]},
-      "relay": {"address": "192.0.2.10", "port_min": 50000, "port_max": 50000}})"),
-            std::vector<std::string>{});
-}
-
-TEST(ConfigValidate, NeedsCredentials) {
-  const std::string expected =
-      "auth: no credentials configured: set auth.static_users or auth.rest_secrets (or "
-      "TURNPIKE_REST_SECRETS)";
-  EXPECT_EQ(validate_errors(kMinimal), std::vector<std::string>{expected});
-  EXPECT_EQ(
-      validate_errors(
-          R"({"relay": {"address": "192.0.2.10"}, "auth": {"static_users": {}, "rest_secrets": []}})"),
-      std::vector<std::string>{expected});
-  EXPECT_EQ(
-      validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]}})"),
-      std::vector<std::string>{});
-}
-
-TEST(ConfigValidate, Lifetimes) {
-  EXPECT_EQ(validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
-      "allocation": {"default_lifetime": 700, "max_lifetime": 600}})"),
-            std::vector<std::string>{
-                "allocation.max_lifetime: must be >= allocation.default_lifetime (600 < 700)"});
-  auto errors =
-      validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
-      "allocation": {"default_lifetime": 0, "permission_lifetime": 0, "channel_lifetime": 0,
-                     "max_total": 0, "max_per_user": 0, "max_permissions": 0, "max_channels": 0}})");
-  EXPECT_EQ(errors, (std::vector<std::string>{
-                        "allocation.default_lifetime: must be > 0",
-                        "allocation.permission_lifetime: must be > 0",
-                        "allocation.channel_lifetime: must be > 0",
-                        "allocation.max_total: must be > 0",
-                        "allocation.max_per_user: must be > 0",
-                        "allocation.max_permissions: must be > 0",
-                        "allocation.max_channels: must be > 0",
-                    }));
-  EXPECT_EQ(
-      parse_errors(R"({"relay": {"address": "192.0.2.10"},
-                             "allocation": {"max_total": 4294967296}})"),
-      std::vector<std::string>{"allocation.max_total: 4294967296 is out of range 0-4294967295"});
-}
+// ---- validate() across sections ----
 
 TEST(ConfigValidate, FieldChecksCoverProgrammaticConfigs) {
   Config config = valid_config();
@@ -546,244 +327,6 @@ TEST(ConfigValidate, FieldChecksCoverProgrammaticConfigs) {
   for (int i = 0; i < 127; ++i) realm += "é";
   config.auth.realm = realm;
   EXPECT_EQ(validate_errors(config), std::vector<std::string>{});
-}
-
-// ---- environment overrides ----
-
-std::map<std::string, std::string>& fake_env() {
-  static std::map<std::string, std::string> env;
-  return env;
-}
-const char* fake_getenv(const char* name) {
-  const auto it = fake_env().find(name);
-  return it == fake_env().end() ? nullptr : it->second.c_str();
-}
-
-class EnvOverrides : public ::testing::Test {
- protected:
-  void SetUp() override { fake_env().clear(); }
-  void TearDown() override { fake_env().clear(); }
-};
-
-TEST_F(EnvOverrides, RestSecretsReplaceTheFileAndSatisfyValidate) {
-  auto result = parse_config(kMinimal);
-  ASSERT_TRUE(result);
-  Config config = *result;
-  fake_env()["TURNPIKE_REST_SECRETS"] = " first , ,second,,  third  ";
-  apply_env_overrides(config, fake_getenv);
-  ASSERT_EQ(config.auth.rest_secrets.size(), 3U);
-  EXPECT_EQ(config.auth.rest_secrets[0].reveal(), "first");
-  EXPECT_EQ(config.auth.rest_secrets[1].reveal(), "second");
-  EXPECT_EQ(config.auth.rest_secrets[2].reveal(), "third");
-  EXPECT_EQ(validate_errors(config), std::vector<std::string>{});
-
-  config = *parse_config(
-      R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["a", "b"]}})");
-  fake_env()["TURNPIKE_REST_SECRETS"] = "c";
-  apply_env_overrides(config, fake_getenv);
-  ASSERT_EQ(config.auth.rest_secrets.size(), 1U);
-  EXPECT_EQ(config.auth.rest_secrets[0].reveal(), "c");
-}
-
-TEST_F(EnvOverrides, RealmReplacesTheFile) {
-  Config config =
-      *parse_config(R"({"relay": {"address": "192.0.2.10"}, "auth": {"realm": "file"}})");
-  fake_env()["TURNPIKE_REALM"] = "env.example.org";
-  apply_env_overrides(config, fake_getenv);
-  EXPECT_EQ(config.auth.realm, "env.example.org");
-  EXPECT_TRUE(config.auth.rest_secrets.empty());
-}
-
-TEST_F(EnvOverrides, UnsetOrEmptyChangesNothing) {
-  Config config = *parse_config(
-      R"({"relay": {"address": "192.0.2.10"}, "auth": {"realm": "file", "rest_secrets": ["a"]}})");
-  apply_env_overrides(config, fake_getenv);
-  fake_env()["TURNPIKE_REST_SECRETS"] = " , ";
-  fake_env()["TURNPIKE_REALM"] = "";
-  apply_env_overrides(config, fake_getenv);
-  EXPECT_EQ(config.auth.realm, "file");
-  ASSERT_EQ(config.auth.rest_secrets.size(), 1U);
-  EXPECT_EQ(config.auth.rest_secrets[0].reveal(), "a");
-}
-
-TEST_F(EnvOverrides, NullGetenvUsesTheProcessEnvironment) {
-  Config config = *parse_config(kMinimal);
-  ASSERT_EQ(setenv("TURNPIKE_REALM", "process.example", 1), 0);
-  apply_env_overrides(config, nullptr);
-  unsetenv("TURNPIKE_REALM");
-  EXPECT_EQ(config.auth.realm, "process.example");
-}
-
-// ---- credentials (the HTTP credential endpoint) ----
-
-TEST(ConfigCredentials, DefaultsLeaveTheEndpointOff) {
-  auto result = parse_config(kMinimal);
-  ASSERT_TRUE(result);
-  const CredentialsConfig& c = result->credentials;
-  EXPECT_EQ(c.path, "/turn-credentials");
-  EXPECT_TRUE(c.api_keys.empty());
-  EXPECT_FALSE(c.anonymous);
-  EXPECT_FALSE(c.enabled());
-  EXPECT_TRUE(c.cors_origins.empty());
-  EXPECT_EQ(c.ttl_s, 86400U);
-  EXPECT_EQ(c.max_ttl_s, 86400U);
-  EXPECT_TRUE(c.hosts.empty());
-  EXPECT_TRUE(c.extra_urls.empty());
-  EXPECT_EQ(c.rate_limit.per_ip_per_minute, 60U);
-  EXPECT_EQ(c.rate_limit.per_key_per_minute, 600U);
-  // Off, it needs neither hosts nor secrets.
-  EXPECT_EQ(validate_errors(valid_config()), std::vector<std::string>{});
-}
-
-TEST(ConfigCredentials, EveryKeyIsRead) {
-  auto result = parse_config(R"({"relay": {"address": "192.0.2.10"},
-    "auth": {"rest_secrets": ["s"]},
-    "credentials": {"path": "/ice", "anonymous": true,
-      "api_keys": [{"label": "mobile-app", "key": "mobile-key-0123456789"},
-                   {"key": "web-key-0123456789abc", "label": "web.v2"}],
-      "cors_origins": ["https://app.example.com", "*"], "ttl": 3600, "max_ttl": 7200,
-      "hosts": ["turn.example.com", "2001:db8::1", "192.0.2.10"],
-      "extra_urls": ["turn:turn.example.com:80?transport=tcp", "stun:turn.example.com:53"],
-      "rate_limit": {"per_ip_per_minute": 0, "per_key_per_minute": 1000}}})");
-  ASSERT_TRUE(result) << join(result.error().messages);
-  const CredentialsConfig& c = result->credentials;
-  EXPECT_EQ(c.path, "/ice");
-  EXPECT_TRUE(c.anonymous);
-  ASSERT_EQ(c.api_keys.size(), 2U);
-  EXPECT_EQ(c.api_keys[0].label, "mobile-app");
-  EXPECT_EQ(c.api_keys[0].key.reveal(), "mobile-key-0123456789");
-  EXPECT_EQ(c.api_keys[1].label, "web.v2");
-  EXPECT_EQ(c.cors_origins, (std::vector<std::string>{"https://app.example.com", "*"}));
-  EXPECT_EQ(c.ttl_s, 3600U);
-  EXPECT_EQ(c.max_ttl_s, 7200U);
-  EXPECT_EQ(c.hosts, (std::vector<std::string>{"turn.example.com", "2001:db8::1", "192.0.2.10"}));
-  EXPECT_EQ(c.extra_urls.size(), 2U);
-  EXPECT_EQ(c.rate_limit.per_ip_per_minute, 0U);
-  EXPECT_EQ(c.rate_limit.per_key_per_minute, 1000U);
-  EXPECT_TRUE(c.enabled());
-  EXPECT_EQ(validate_errors(*result), std::vector<std::string>{});
-}
-
-TEST(ConfigCredentials, ParseErrorsNameTheKey) {
-  auto errors = parse_errors(R"({"relay": {"address": "192.0.2.10"},
-    "credentials": {"path": 1, "anonymous": "yes", "api_keys": [{"label": "a"}, {"key": "hunter2"},
-                    {"label": "b", "key": 5, "extra": 1}, "hunter2"],
-      "cors_origins": "*", "ttl": 0, "max_ttl": 999999999, "hosts": [1], "extra_urls": {},
-      "rate_limit": {"per_ip": 1, "per_key_per_minute": -1}, "tll": 1}})");
-  EXPECT_EQ(errors, (std::vector<std::string>{
-                        "credentials.path: expected a string, got integer",
-                        "credentials.api_keys[0].key: required",
-                        "credentials.api_keys[1].label: required",
-                        "credentials.api_keys[2].key: expected a string, got integer",
-                        "credentials.api_keys[2].extra: unknown key",
-                        "credentials.api_keys[3]: expected an object, got string",
-                        "credentials.anonymous: expected a boolean, got string",
-                        "credentials.cors_origins: expected an array, got string",
-                        "credentials.ttl: 0 is out of range 1-604800",
-                        "credentials.max_ttl: 999999999 is out of range 1-604800",
-                        "credentials.hosts[0]: expected a string, got integer",
-                        "credentials.extra_urls: expected an array, got object",
-                        "credentials.rate_limit.per_key_per_minute: -1 is out of range 0-1000000",
-                        "credentials.rate_limit.per_ip: unknown key",
-                        R"(credentials.tll: unknown key (did you mean "ttl"?))",
-                    }))
-      << join(errors);
-  for (const std::string& e : errors) EXPECT_EQ(e.find("hunter"), std::string::npos) << e;
-}
-
-TEST(ConfigCredentials, ValidateChecksEveryField) {
-  Config config = valid_config();  // static users only: no REST secret
-  CredentialsConfig& c = config.credentials;
-  c.path = "turn-credentials";
-  c.api_keys = {{"ok", Secret("hunter2-hunter2-hunter2")},
-                {"bad label!", Secret("hunter2-hunter2-hunter3")},
-                {"", Secret("hunter2-hunter2-hunter4")},
-                {"short", Secret("hunter2")},
-                {"empty", Secret("")},
-                {"dup", Secret("hunter2-hunter2-hunter2")},
-                {std::string(65, 'l'), Secret("hunter2-hunter2-hunter5")}};
-  c.ttl_s = 7200;
-  c.max_ttl_s = 3600;
-  c.hosts = {"turn.example.com", "bad host", "[2001:db8::1]", "-x", "http://h"};
-  c.extra_urls = {"turn:h:80?transport=tcp", "http://h", "turn:h :1"};
-  c.cors_origins = {"*", "https://app.example.com:8443", "https://app.example.com/", "app.com"};
-  EXPECT_EQ(
-      validate_errors(config),
-      (std::vector<std::string>{
-          "credentials.path: must start with '/'",
-          "credentials.api_keys[1].label: must be 1-64 characters of A-Z a-z 0-9 . _ -",
-          "credentials.api_keys[2].label: must not be empty (TURNPIKE_API_KEYS items are "
-          "label:key)",
-          "credentials.api_keys[3].key: must be at least 16 characters",
-          "credentials.api_keys[4].key: must not be empty",
-          "credentials.api_keys[5].key: same key as credentials.api_keys[0]",
-          "credentials.api_keys[6].label: must be 1-64 characters of A-Z a-z 0-9 . _ -",
-          "credentials: the credential endpoint (api_keys or anonymous) mints REST "
-          "credentials and needs auth.rest_secrets (or TURNPIKE_REST_SECRETS)",
-          "credentials.ttl: must be <= credentials.max_ttl (7200 > 3600)",
-          R"(credentials.hosts[1]: "bad host" is not a host name or IP address)",
-          R"(credentials.hosts[3]: "-x" is not a host name or IP address)",
-          R"(credentials.hosts[4]: "http://h" is not a host name or IP address)",
-          R"(credentials.extra_urls[1]: "http://h" is not a stun:, stuns:, turn: or turns: URL)",
-          R"(credentials.extra_urls[2]: "turn:h :1" is not a stun:, stuns:, turn: or turns: URL)",
-          R"(credentials.cors_origins[2]: "https://app.example.com/" is not an origin ("https://host[:port]" or "*"))",
-          R"(credentials.cors_origins[3]: "app.com" is not an origin ("https://host[:port]" or "*"))",
-      }));
-  for (const std::string& e : validate_errors(config)) {
-    EXPECT_EQ(e.find("hunter"), std::string::npos) << e;
-  }
-}
-
-TEST(ConfigCredentials, EnabledEndpointNeedsHostsAndSecrets) {
-  Config config = valid_config();
-  config.credentials.anonymous = true;
-  EXPECT_EQ(validate_errors(config),
-            (std::vector<std::string>{
-                "credentials: the credential endpoint (api_keys or anonymous) mints REST "
-                "credentials and needs auth.rest_secrets (or TURNPIKE_REST_SECRETS)",
-                "credentials.hosts: at least one host is required when the credential endpoint is "
-                "enabled (api_keys or anonymous)",
-            }));
-  config.auth.rest_secrets = {Secret("s")};
-  config.credentials.hosts = {"turn.example.com"};
-  EXPECT_EQ(validate_errors(config), std::vector<std::string>{});
-  for (const std::string path : {"/healthz", "/metrics"}) {
-    config.credentials.path = path;
-    EXPECT_EQ(validate_errors(config),
-              std::vector<std::string>{"credentials.path: " + path + " is reserved"});
-  }
-  config.credentials.path = "/a?b";
-  EXPECT_EQ(validate_errors(config),
-            std::vector<std::string>{
-                "credentials.path: must be a plain path (no query, fragment or spaces)"});
-}
-
-TEST_F(EnvOverrides, ApiKeysReplaceTheFile) {
-  Config config = *parse_config(R"({"relay": {"address": "192.0.2.10"},
-    "auth": {"rest_secrets": ["s"]},
-    "credentials": {"hosts": ["turn.example.com"],
-                    "api_keys": [{"label": "file", "key": "file-key-0123456789"}]}})");
-  fake_env()["TURNPIKE_API_KEYS"] =
-      " mobile-app:mobile-key-0123456789 ,,web : key:with:colons-0123 ";
-  apply_env_overrides(config, fake_getenv);
-  ASSERT_EQ(config.credentials.api_keys.size(), 2U);
-  EXPECT_EQ(config.credentials.api_keys[0].label, "mobile-app");
-  EXPECT_EQ(config.credentials.api_keys[0].key.reveal(), "mobile-key-0123456789");
-  EXPECT_EQ(config.credentials.api_keys[1].label, "web");
-  EXPECT_EQ(config.credentials.api_keys[1].key.reveal(), "key:with:colons-0123");
-  EXPECT_EQ(validate_errors(config), std::vector<std::string>{});
-
-  // An item without a label is reported by validate() without echoing it.
-  fake_env()["TURNPIKE_API_KEYS"] = "hunter2-hunter2-hunter2";
-  apply_env_overrides(config, fake_getenv);
-  const auto errors = validate_errors(config);
-  EXPECT_EQ(errors, std::vector<std::string>{"credentials.api_keys[0].label: must not be empty "
-                                             "(TURNPIKE_API_KEYS items are label:key)"});
-
-  // Unset or blank changes nothing.
-  fake_env()["TURNPIKE_API_KEYS"] = " , ";
-  apply_env_overrides(config, fake_getenv);
-  EXPECT_EQ(config.credentials.api_keys.size(), 1U);
 }
 
 // ---- files ----
