@@ -7,7 +7,7 @@
 #   or fail it when TURNPIKE_E2E_REQUIRE=1;
 # - a work directory removed on exit, a private copy of the daemon binary (the build tree may be
 #   rebuilt while the test runs);
-# - UDP port blocks shared with tests/integration/harness.py (flock on
+# - UDP port blocks shared with tests/integration/turnpike_harness/net.py (flock on
 #   $TMPDIR/turnpike-it-ports/block-<base>.lock, blocks of 100 ports in 20000-31999) so that
 #   `ctest -j` never hands the same ports to two tests;
 # - a throwaway CA + server certificate with IP SANs, trusted only in a temporary HOME's NSS
@@ -110,7 +110,7 @@ e2e_make_workdir() {
 
 # ---- ports ----
 _e2e_lock_fds=()  # fds holding our flocks; closed in the daemon so that it never inherits them-----------------------------------------------------------------------------
-# Sets E2E_PORT_BASE to a locked block of 100 UDP ports (same scheme as harness.py).
+# Sets E2E_PORT_BASE to a locked block of 100 UDP ports (same scheme as turnpike_harness/net.py).
 e2e_port_free_udp() {
   node -e '
     const d = require("dgram"); const [addr, lo, hi] = [process.argv[1], +process.argv[2], +process.argv[3]];

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/seed-*), from the
 unit-test vectors: the RFC 5769 messages of tests/unit/stun/rfc5769_vectors.h, requests built the
-way the unit and integration tests build them (tests/integration/harness.py), the HTTP requests of
+way the unit and integration tests build them (tests/integration/turnpike_harness/), the HTTP requests of
 tests/unit/http, and the configuration files. Deterministic: running it again rewrites the same
 files. Regression inputs found by fuzzing live next to the seeds as regress-* and are kept."""
 
@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.dont_write_bytecode = True
-import harness as h  # noqa: E402
+from turnpike_harness import stun_codec  # noqa: E402
 
 TID = bytes(range(1, 13))
 
@@ -37,36 +37,37 @@ def rfc5769_vectors() -> dict:
 
 def requests() -> dict:
     """STUN/TURN messages as the tests send them (unauthenticated and long-term authenticated)."""
-    key = h.long_term_key("alice", "turnpike", "alice-secret")
+    key = stun_codec.long_term_key("alice", "turnpike", "alice-secret")
     nonce = b"obMatJos2gAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    auth = [(h.A_USERNAME, b"alice"), (h.A_REALM, b"turnpike"), (h.A_NONCE, nonce)]
-    udp = (h.A_REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))
-    peer = (h.A_XOR_PEER_ADDRESS, h.XorAddr("93.184.216.34", 5000))
-    t = h.make_type
+    auth = [(stun_codec.A_USERNAME, b"alice"), (stun_codec.A_REALM, b"turnpike"), (stun_codec.A_NONCE, nonce)]
+    udp = (stun_codec.A_REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))
+    peer = (stun_codec.A_XOR_PEER_ADDRESS, stun_codec.XorAddr("93.184.216.34", 5000))
+    t = stun_codec.make_type
     return {
-        "binding": h.build_message(t(h.BINDING, h.REQUEST), tid=TID),
-        "binding-nofp": h.build_message(t(h.BINDING, h.REQUEST), tid=TID, fingerprint=False),
-        "allocate-first": h.build_message(t(h.ALLOCATE, h.REQUEST), tid=TID, attrs=[udp]),
-        "allocate-auth": h.build_message(t(h.ALLOCATE, h.REQUEST), tid=TID,
-                                         attrs=[udp, (h.A_LIFETIME, struct.pack("!I", 600))] + auth,
-                                         key=key),
-        "allocate-even-port": h.build_message(t(h.ALLOCATE, h.REQUEST), tid=TID,
-                                              attrs=[udp, (h.A_EVEN_PORT, b"\x80")] + auth, key=key),
-        "refresh-0": h.build_message(t(h.REFRESH, h.REQUEST), tid=TID,
-                                     attrs=[(h.A_LIFETIME, b"\0\0\0\0")] + auth, key=key),
-        "create-permission": h.build_message(t(h.CREATE_PERMISSION, h.REQUEST), tid=TID,
-                                             attrs=[peer] + auth, key=key),
-        "channel-bind": h.build_message(t(h.CHANNEL_BIND, h.REQUEST), tid=TID,
-                                        attrs=[(h.A_CHANNEL_NUMBER, b"\x40\x01\0\0"), peer] + auth,
-                                        key=key),
-        "send-indication": h.build_message(t(h.SEND, h.INDICATION), tid=TID,
-                                           attrs=[peer, (h.A_DATA, b"hello")]),
-        "error-401": h.build_message(t(h.ALLOCATE, h.ERROR), tid=TID,
-                                     attrs=[(h.A_ERROR_CODE, h.error_code_value(401, "Unauthorized")),
-                                            (h.A_REALM, b"turnpike"), (h.A_NONCE, nonce)]),
-        "success-xor-v6": h.build_message(t(h.BINDING, h.SUCCESS), tid=TID,
-                                          attrs=[(h.A_XOR_MAPPED_ADDRESS,
-                                                  h.XorAddr("2001:db8::10", 40000))]),
+        "binding": stun_codec.build_message(t(stun_codec.BINDING, stun_codec.REQUEST), tid=TID),
+        "binding-nofp": stun_codec.build_message(t(stun_codec.BINDING, stun_codec.REQUEST), tid=TID, fingerprint=False),
+        "allocate-first": stun_codec.build_message(t(stun_codec.ALLOCATE, stun_codec.REQUEST), tid=TID, attrs=[udp]),
+        "allocate-auth": stun_codec.build_message(t(stun_codec.ALLOCATE, stun_codec.REQUEST), tid=TID,
+                                                  attrs=[udp, (stun_codec.A_LIFETIME, struct.pack("!I", 600))] + auth,
+                                                  key=key),
+        "allocate-even-port": stun_codec.build_message(t(stun_codec.ALLOCATE, stun_codec.REQUEST), tid=TID,
+                                                       attrs=[udp, (stun_codec.A_EVEN_PORT, b"\x80")] + auth, key=key),
+        "refresh-0": stun_codec.build_message(t(stun_codec.REFRESH, stun_codec.REQUEST), tid=TID,
+                                              attrs=[(stun_codec.A_LIFETIME, b"\0\0\0\0")] + auth, key=key),
+        "create-permission": stun_codec.build_message(t(stun_codec.CREATE_PERMISSION, stun_codec.REQUEST), tid=TID,
+                                                      attrs=[peer] + auth, key=key),
+        "channel-bind": stun_codec.build_message(t(stun_codec.CHANNEL_BIND, stun_codec.REQUEST), tid=TID,
+                                                 attrs=[(stun_codec.A_CHANNEL_NUMBER, b"\x40\x01\0\0"), peer] + auth,
+                                                 key=key),
+        "send-indication": stun_codec.build_message(t(stun_codec.SEND, stun_codec.INDICATION), tid=TID,
+                                                    attrs=[peer, (stun_codec.A_DATA, b"hello")]),
+        "error-401": stun_codec.build_message(t(stun_codec.ALLOCATE, stun_codec.ERROR), tid=TID,
+                                              attrs=[(stun_codec.A_ERROR_CODE,
+                                                      stun_codec.error_code_value(401, "Unauthorized")),
+                                                     (stun_codec.A_REALM, b"turnpike"), (stun_codec.A_NONCE, nonce)]),
+        "success-xor-v6": stun_codec.build_message(t(stun_codec.BINDING, stun_codec.SUCCESS), tid=TID,
+                                                   attrs=[(stun_codec.A_XOR_MAPPED_ADDRESS,
+                                                           stun_codec.XorAddr("2001:db8::10", 40000))]),
     }
 
 
@@ -153,10 +154,10 @@ def main() -> None:
     msgs = requests()
     for name, data in list(vectors.items()) + list(msgs.items()):
         write("stun_message_fuzz", name, data)
-    write("stun_message_fuzz", "channel-data", h.channel_data(0x4001, b"hello", pad=False))
+    write("stun_message_fuzz", "channel-data", stun_codec.channel_data(0x4001, b"hello", pad=False))
     # Stream framer: a cut seed byte, then frames back to back (ChannelData padded, as on TCP).
-    stream = (msgs["allocate-auth"] + h.channel_data(0x4001, b"odd-len") + msgs["binding"]
-              + h.channel_data(0x7fff, b""))
+    stream = (msgs["allocate-auth"] + stun_codec.channel_data(0x4001, b"odd-len") + msgs["binding"]
+              + stun_codec.channel_data(0x7fff, b""))
     write("stream_framer_fuzz", "mixed", b"\x07" + stream)
     write("stream_framer_fuzz", "rfc5769-long-term", b"\x01" + vectors["kLongTermRequest"])
     write("stream_framer_fuzz", "garbage-after-frame", b"\x03" + msgs["binding"] + b"GET / HTTP")

@@ -1,7 +1,7 @@
 """Helpers shared by the cli_* integration tests of the `turnpike` CLI (src/cli).
 
 The tests take `--cli PATH` (the built `turnpike`, from CMake's $<TARGET_FILE:turnpike>) on top of
-harness.py's own arguments (--daemon ...). Everything is bounded in time; all traffic stays on
+turnpike_harness.runner's own arguments (--daemon ...). Everything is bounded in time; all traffic stays on
 127.0.0.1."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import time
 from typing import Callable, Optional
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import net, runner, tools  # noqa: E402
 
 CLI_PATH: Optional[str] = None
 
 
-def cli_main(name: str, body: Callable[[h.Context], None]) -> int:
-    """Strips --cli from the command line, checks the binary, then runs harness.main."""
+def cli_main(name: str, body: Callable[[runner.Context], None]) -> int:
+    """Strips --cli from the command line, checks the binary, then runs runner.main."""
     global CLI_PATH
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--cli", required=True, help="path to the built turnpike CLI")
@@ -29,10 +29,10 @@ def cli_main(name: str, body: Callable[[h.Context], None]) -> int:
         print(f"FAIL: turnpike CLI {args.cli!r} does not exist or is not executable")
         return 1
     CLI_PATH = args.cli
-    return h.main(name, body, rest)
+    return runner.main(name, body, rest)
 
 
-def cli(ctx: h.Context, args: list, label: str, timeout_s: float = 60) -> h.ToolResult:
+def cli(ctx: runner.Context, args: list, label: str, timeout_s: float = 60) -> tools.ToolResult:
     """Runs `turnpike ARGS...` (stdout and stderr merged) with a hard timeout."""
     assert CLI_PATH is not None
     return ctx.tool([CLI_PATH, *[str(a) for a in args]], timeout_s, label)
@@ -52,7 +52,7 @@ def last_json(output: str) -> Optional[dict]:
     return None
 
 
-def check_load_run(ctx: h.Context, label: str, r: h.ToolResult, j: dict, counts: dict,
+def check_load_run(ctx: runner.Context, label: str, r: tools.ToolResult, j: dict, counts: dict,
                    allocations: int, packets: int, size: int) -> None:
     """The checks every `turnpike load --json` run through a TURN server gets (turnpiked or
     coturn's turnserver): prints its RESULT line, then checks that every packet came back whole
@@ -96,16 +96,16 @@ class CliPeer:
     """`turnpike peer --json` echoing on the given UDP ports of 127.0.0.1; stop() returns its
     final counts (it prints them as JSON on SIGTERM)."""
 
-    def __init__(self, ctx: h.Context, ports: list, label: str, duration_s: int = 110):
+    def __init__(self, ctx: runner.Context, ports: list, label: str, duration_s: int = 110):
         assert CLI_PATH is not None
         self.ctx = ctx
         self.ports = ports
         self.label = label
         cmd = [CLI_PATH, "peer", "--json", "--duration", str(duration_s)]
         for port in ports:
-            cmd += ["--listen", f"{h.LOOPBACK}:{port}"]
+            cmd += ["--listen", f"{net.LOOPBACK}:{port}"]
         self.bg = ctx.spawn(cmd, label)
-        ok = all(h.wait_udp_bound(port) for port in ports)
+        ok = all(net.wait_udp_bound(port) for port in ports)
         ctx.require(ok and self.bg.alive(),
                     f"{label}: turnpike peer echoing on {', '.join(map(str, ports))}")
         self.counts: Optional[dict] = None

@@ -15,13 +15,14 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, credentials, daemon, daemon_config, net,  # noqa: E402
+                              runner)
 import cli_common as c  # noqa: E402
 
 API_KEY = "cli-creds-api-key-0123456789"
 
 
-def check_credential(ctx: h.Context, label: str, username: str, password: str, secret: str,
+def check_credential(ctx: runner.Context, label: str, username: str, password: str, secret: str,
                      user: str, ttl: int, separator: str = ":") -> None:
     now = int(time.time())
     m = re.fullmatch(r"(\d+)" + re.escape(separator) + re.escape(user), username or "")
@@ -30,20 +31,20 @@ def check_credential(ctx: h.Context, label: str, username: str, password: str, s
         expiry = int(m.group(1))
         ctx.check(abs(expiry - (now + ttl)) <= 5, f"{label}: expiry is now + {ttl} s",
                   f"expiry={expiry} now={now}")
-    expected = h.rest_password(secret, username or "")
+    expected = credentials.rest_password(secret, username or "")
     ctx.check(password == expected, f"{label}: password == base64(HMAC-SHA1(secret, username))",
               f"{password!r} != {expected!r}")
 
 
-def mint(ctx: h.Context, args: list, label: str) -> tuple:
+def mint(ctx: runner.Context, args: list, label: str) -> tuple:
     r = c.cli(ctx, ["creds", *args, "--json"], label, timeout_s=20)
     ctx.require(r.rc == 0, f"{label}: turnpike creds exits 0", f"rc={r.rc} {r.output[-200:]}")
     j = c.last_json(r.output) or {}
     return j.get("username", ""), j.get("password", "")
 
 
-def load(ctx: h.Context, d: h.Daemon, peer_port: int, cred_args: list, label: str) -> dict:
-    r = c.cli(ctx, ["load", f"{d.address[0]}:{d.address[1]}", "--peer", f"{h.LOOPBACK}:{peer_port}",
+def load(ctx: runner.Context, d: daemon.Daemon, peer_port: int, cred_args: list, label: str) -> dict:
+    r = c.cli(ctx, ["load", f"{d.address[0]}:{d.address[1]}", "--peer", f"{net.LOOPBACK}:{peer_port}",
                     "--allocations", 2, "--packets", 50, "--rate", 100, "--duration", 20,
                     "--json", *cred_args], label, timeout_s=40)
     j = c.last_json(r.output) or {}
@@ -52,13 +53,13 @@ def load(ctx: h.Context, d: h.Daemon, peer_port: int, cred_args: list, label: st
     return {"rc": r.rc, **j}
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     secret = "cli-creds-secret"
-    h.section("turnpike creds --json")
+    checks.section("turnpike creds --json")
     u, p = mint(ctx, ["--secret", secret, "--user", "bob", "--ttl", 600], "creds-json")
     check_credential(ctx, "json", u, p, secret, "bob", 600)
 
-    h.section("turnpike creds, human output and --separator")
+    checks.section("turnpike creds, human output and --separator")
     r = c.cli(ctx, ["creds", "--secret", secret, "--user", "carol", "--ttl", 3600,
                     "--separator", "-"], "creds-text", timeout_s=20)
     ctx.check(r.rc == 0, "creds (text) exits 0", f"rc={r.rc}")
@@ -68,7 +69,7 @@ def body(ctx: h.Context) -> None:
     if mu and mp:
         check_credential(ctx, "text", mu.group(1), mp.group(1), secret, "carol", 3600, "-")
 
-    h.section("secret from env TURNPIKE_SECRET; none at all is an error")
+    checks.section("secret from env TURNPIKE_SECRET; none at all is an error")
     os.environ["TURNPIKE_SECRET"] = "from-the-environment"
     try:
         u, p = mint(ctx, ["--user", "dave", "--ttl", 60], "creds-env")
@@ -79,13 +80,13 @@ def body(ctx: h.Context) -> None:
     ctx.check(r.rc == 2 and "TURNPIKE_SECRET" in r.output,
               "no --secret and no TURNPIKE_SECRET: exit 2 with a hint", f"rc={r.rc} {r.output!r}")
 
-    h.section("minted credentials against turnpiked")
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda block: h.stream_config(
+    checks.section("minted credentials against turnpiked")
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: daemon_config.stream_config(
         block, cert=cert, key=key,
-        credentials={"api_keys": [{"label": "cli-load", "key": API_KEY}], "hosts": [h.LOOPBACK]}))
+        credentials={"api_keys": [{"label": "cli-load", "key": API_KEY}], "hosts": [net.LOOPBACK]}))
     peer = c.CliPeer(ctx, [d.block.base + 80], "peer")
-    for i, s in enumerate(h.REST_SECRETS):
+    for i, s in enumerate(daemon_config.REST_SECRETS):
         u, p = mint(ctx, ["--secret", s, "--user", f"load{i}", "--ttl", 600], f"creds-secret{i}")
         j = load(ctx, d, peer.ports[0], ["--user", u, "--password", p], f"load-minted{i}")
         ctx.check(j.get("rc") == 0 and j.get("allocations") == 2,
@@ -93,25 +94,25 @@ def body(ctx: h.Context) -> None:
         ctx.check(j.get("sent") == 100 and j.get("received") == 100 and j.get("loss") == 0,
                   f"load with creds from REST secret #{i + 1}: 100 sent, 100 echoed")
 
-    j = load(ctx, d, peer.ports[0], ["--secret", h.REST_SECRETS[1], "--user", "direct"],
+    j = load(ctx, d, peer.ports[0], ["--secret", daemon_config.REST_SECRETS[1], "--user", "direct"],
              "load-secret")
     ctx.check(j.get("rc") == 0 and j.get("allocations") == 2 and j.get("loss") == 0,
               "load --secret (minting itself): 2 allocations, no loss", str(j))
 
-    h.section("load --credentials-url: turnpiked's HTTPS credential endpoint on its TLS port")
-    url = f"https://{h.LOOPBACK}:{d.tls_address[1]}/turn-credentials"
+    checks.section("load --credentials-url: turnpiked's HTTPS credential endpoint on its TLS port")
+    url = f"https://{net.LOOPBACK}:{d.tls_address[1]}/turn-credentials"
     j = load(ctx, d, peer.ports[0], ["--credentials-url", url, "--api-key", API_KEY, "--insecure"],
              "load-url")
     ctx.check(j.get("rc") == 0 and j.get("allocations") == 2 and j.get("loss") == 0,
               "load --credentials-url: 2 allocations, no loss", str(j))
-    r = c.cli(ctx, ["load", f"{h.LOOPBACK}:{d.address[1]}", "--peer", f"{h.LOOPBACK}:{peer.ports[0]}",
+    r = c.cli(ctx, ["load", f"{net.LOOPBACK}:{d.address[1]}", "--peer", f"{net.LOOPBACK}:{peer.ports[0]}",
                     "--credentials-url", url, "--api-key", "not-the-key", "--insecure"],
               "load-url-badkey", timeout_s=30)
     ctx.check(r.rc == 1 and "401" in r.output, "a wrong API key: the fetch fails with 401, exit 1",
               f"rc={r.rc} {r.output[-200:]}")
 
-    h.section("expired credentials")
-    u, p = mint(ctx, ["--secret", h.REST_SECRETS[0], "--user", "late", "--ttl", 1], "creds-ttl1")
+    checks.section("expired credentials")
+    u, p = mint(ctx, ["--secret", daemon_config.REST_SECRETS[0], "--user", "late", "--ttl", 1], "creds-ttl1")
     time.sleep(2.5)
     j = load(ctx, d, peer.ports[0], ["--user", u, "--password", p], "load-expired")
     ctx.check(j.get("rc") == 1 and j.get("allocations") == 0 and "401" in j.get("errors", {}),

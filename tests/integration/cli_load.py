@@ -12,7 +12,8 @@ Interop: coturn's turnutils_uclient through the daemon with `turnpike peer` as i
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, daemon, daemon_config, net, runner,  # noqa: E402
+                              turnutils)
 import cli_common as c  # noqa: E402
 
 ALLOCATIONS = 4
@@ -21,16 +22,16 @@ RATE = 100
 SIZE = 120
 
 
-def load_run(ctx: h.Context, d: h.Daemon, transport: str, port: int, peer_port: int,
+def load_run(ctx: runner.Context, d: daemon.Daemon, transport: str, port: int, peer_port: int,
              extra: list = ()) -> None:
     label = f"{transport}{''.join(extra).replace('--', '-')}"
-    h.section(f"turnpike load over {transport} {' '.join(extra)}".rstrip())
+    checks.section(f"turnpike load over {transport} {' '.join(extra)}".rstrip())
     peer = c.CliPeer(ctx, [peer_port], f"peer-{label}")
     deleted_before = d.log_text().count("deleted: deleted by client")
-    args = ["load", f"{h.LOOPBACK}:{port}", "--transport", transport,
-            "--peer", f"{h.LOOPBACK}:{peer_port}", "--allocations", ALLOCATIONS,
+    args = ["load", f"{net.LOOPBACK}:{port}", "--transport", transport,
+            "--peer", f"{net.LOOPBACK}:{peer_port}", "--allocations", ALLOCATIONS,
             "--packets", PACKETS, "--rate", RATE, "--size", SIZE, "--duration", 25, "--json",
-            "--expect-zero-loss", "--user", "alice", "--password", h.STATIC_USERS["alice"], *extra]
+            "--expect-zero-loss", "--user", "alice", "--password", daemon_config.STATIC_USERS["alice"], *extra]
     if transport == "tls":
         args.append("--insecure")
     r = c.cli(ctx, args, f"load-{label}", timeout_s=45)
@@ -47,9 +48,9 @@ def load_run(ctx: h.Context, d: h.Daemon, transport: str, port: int, peer_port: 
     ctx.check(d.alive(), f"{label}: daemon still running", d.death_note())
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda block: h.stream_config(block, cert=cert, key=key))
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: daemon_config.stream_config(block, cert=cert, key=key))
     base = d.block.base
     load_run(ctx, d, "udp", d.address[1], base + 80)
     load_run(ctx, d, "tcp", d.tcp_address[1], base + 81)
@@ -57,12 +58,12 @@ def body(ctx: h.Context) -> None:
     load_run(ctx, d, "udp", d.address[1], base + 83, ["--send-indication"])
     load_run(ctx, d, "tcp", d.tcp_address[1], base + 84, ["--send-indication"])
 
-    h.section("interop: turnutils_uclient -> turnpiked -> turnpike peer")
+    checks.section("interop: turnutils_uclient -> turnpiked -> turnpike peer")
     port = d.block.peer
     peer = c.CliPeer(ctx, [port, port + 1], "peer-uclient")
-    ctx._peer_port = port  # harness.uclient_run then uses this peer instead of turnutils_peer
-    cred = ["-u", "alice", "-w", h.STATIC_USERS["alice"]]
-    stats = h.uclient_run(ctx, d, "uclient-channel", cred, n=50)
+    ctx._peer_port = port  # turnutils.uclient_run then uses this peer instead of turnutils_peer
+    cred = ["-u", "alice", "-w", daemon_config.STATIC_USERS["alice"]]
+    stats = turnutils.uclient_run(ctx, d, "uclient-channel", cred, n=50)
     counts = peer.stop()
     ctx.check(stats.received is not None and counts.get("echoed") == stats.received > 0,
               "uclient: turnpike peer's echoed count == uclient's received count",

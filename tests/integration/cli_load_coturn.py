@@ -23,20 +23,20 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import certs, checks, daemon_config, net, runner, tools  # noqa: E402
 import cli_common as c  # noqa: E402
 
 ALLOCATIONS = 4
 PACKETS = 200
 RATE = 100
 SIZE = 120
-REST_SECRET = h.REST_SECRETS[0]
+REST_SECRET = daemon_config.REST_SECRETS[0]
 READY_TIMEOUT_S = 15.0
 
 
 def tcp_accepting(port: int) -> bool:
     try:
-        with socket.create_connection((h.LOOPBACK, port), timeout=1):
+        with socket.create_connection((net.LOOPBACK, port), timeout=1):
             return True
     except OSError:
         return False
@@ -46,7 +46,7 @@ class Coturn:
     """coturn's turnserver on 127.0.0.1: UDP+TCP on `port`, TLS on `tls_port`, relay ports
     relay_min..relay_max; the rest of its settings as described at the top."""
 
-    def __init__(self, ctx: h.Context, label: str, auth_args: list, port: int, tls_port: int,
+    def __init__(self, ctx: runner.Context, label: str, auth_args: list, port: int, tls_port: int,
                  relay_min: int, relay_max: int, cert: str, key: str):
         self.ctx = ctx
         self.label = label
@@ -56,11 +56,11 @@ class Coturn:
         conf = os.path.join(ctx.workdir, f"{label}.conf")
         with open(conf, "w"):
             pass  # empty: keeps /etc/turnserver.conf out of it
-        cmd = [h.find_tool("turnserver"), "-c", conf,
-               "--listening-ip", h.LOOPBACK, "--relay-ip", h.LOOPBACK,
+        cmd = [tools.find_tool("turnserver"), "-c", conf,
+               "--listening-ip", net.LOOPBACK, "--relay-ip", net.LOOPBACK,
                "--listening-port", str(port), "--tls-listening-port", str(tls_port),
                "--min-port", str(relay_min), "--max-port", str(relay_max),
-               "--realm", h.REALM, *auth_args,
+               "--realm", daemon_config.REALM, *auth_args,
                "--allow-loopback-peers", "--no-cli", "--no-dtls",
                "--cert", cert, "--pkey", key,
                "--log-file", self.log_path, "--simple-log", "--no-stdout-log",
@@ -70,7 +70,7 @@ class Coturn:
         deadline = time.monotonic() + READY_TIMEOUT_S
         ready = False
         while time.monotonic() < deadline and self.bg.alive():
-            if not h.udp_port_bound(port) or not tcp_accepting(port) or not tcp_accepting(tls_port):
+            if not net.udp_port_bound(port) or not tcp_accepting(port) or not tcp_accepting(tls_port):
                 time.sleep(0.1)
                 continue
             ready = True
@@ -101,14 +101,14 @@ class Coturn:
         self.bg.stop()
 
 
-def load_run(ctx: h.Context, server: Coturn, transport: str, peer_port: int, cred: list,
+def load_run(ctx: runner.Context, server: Coturn, transport: str, peer_port: int, cred: list,
              extra: tuple = ()) -> None:
     label = f"{server.label}-{transport}{''.join(extra).replace('--', '-')}"
-    h.section(f"turnpike load -> coturn ({server.label}) over {transport} {' '.join(extra)}".rstrip())
+    checks.section(f"turnpike load -> coturn ({server.label}) over {transport} {' '.join(extra)}".rstrip())
     peer = c.CliPeer(ctx, [peer_port], f"peer-{label}")
     port = server.tls_port if transport == "tls" else server.port
-    args = ["load", f"{h.LOOPBACK}:{port}", "--transport", transport,
-            "--peer", f"{h.LOOPBACK}:{peer_port}", "--allocations", ALLOCATIONS,
+    args = ["load", f"{net.LOOPBACK}:{port}", "--transport", transport,
+            "--peer", f"{net.LOOPBACK}:{peer_port}", "--allocations", ALLOCATIONS,
             "--packets", PACKETS, "--rate", RATE, "--size", SIZE, "--duration", 25, "--json",
             "--no-progress", "--expect-zero-loss", *cred, *extra]
     if transport == "tls":
@@ -124,16 +124,16 @@ def load_run(ctx: h.Context, server: Coturn, transport: str, peer_port: int, cre
         server.print_log()
 
 
-def body(ctx: h.Context) -> None:
-    block = h.reserve_port_block()
+def body(ctx: runner.Context) -> None:
+    block = net.reserve_port_block()
     base = block.base
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    static = ["--user", "alice", "--password", h.STATIC_USERS["alice"]]
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    static = ["--user", "alice", "--password", daemon_config.STATIC_USERS["alice"]]
 
-    # Port block layout (harness.PortBlock): relay ports base..base+79, split between the two
+    # Port block layout (net.PortBlock): relay ports base..base+79, split between the two
     # instances; echo peers at base+80..; coturn also binds listening port + 1 and TLS port + 1
     # (its RFC 5780 alternative ports), which stay inside the block.
-    s = Coturn(ctx, "coturn-static", ["--lt-cred-mech", "--user", f"alice:{h.STATIC_USERS['alice']}"],
+    s = Coturn(ctx, "coturn-static", ["--lt-cred-mech", "--user", f"alice:{daemon_config.STATIC_USERS['alice']}"],
                port=base + 98, tls_port=base + 96, relay_min=base, relay_max=base + 39,
                cert=cert, key=key)
     load_run(ctx, s, "udp", base + 80, static)

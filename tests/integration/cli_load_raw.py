@@ -16,19 +16,19 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, net, runner  # noqa: E402
 import cli_common as c  # noqa: E402
 
 CLIENTS = 4
 FORWARDER: str = ""
 
 
-def run(ctx: h.Context, fwd_port: int, peer_port: int, label: str, packets: int,
+def run(ctx: runner.Context, fwd_port: int, peer_port: int, label: str, packets: int,
         pacing: list) -> dict:
-    h.section(f"turnpike load --raw, {label}")
+    checks.section(f"turnpike load --raw, {label}")
     peer = c.CliPeer(ctx, [peer_port], f"peer-{label}")
-    r = c.cli(ctx, ["load", f"{h.LOOPBACK}:{fwd_port}", "--raw", "--peer",
-                    f"{h.LOOPBACK}:{peer_port}", "--allocations", CLIENTS, "--packets", packets,
+    r = c.cli(ctx, ["load", f"{net.LOOPBACK}:{fwd_port}", "--raw", "--peer",
+                    f"{net.LOOPBACK}:{peer_port}", "--allocations", CLIENTS, "--packets", packets,
                     *pacing, "--duration", 20, "--json", "--no-progress", "--expect-zero-loss"],
               f"load-{label}", timeout_s=40)
     counts = peer.stop()
@@ -58,14 +58,14 @@ def run(ctx: h.Context, fwd_port: int, peer_port: int, label: str, packets: int,
     return j
 
 
-def body(ctx: h.Context) -> None:
-    block = h.reserve_port_block()
+def body(ctx: runner.Context) -> None:
+    block = net.reserve_port_block()
     fwd_port = block.listener
-    fwd = ctx.spawn([FORWARDER, "--listen", f"{h.LOOPBACK}:{fwd_port}", "--peer",
-                     f"{h.LOOPBACK}:{block.base + 80}", "--seconds", "60", "--json"],
+    fwd = ctx.spawn([FORWARDER, "--listen", f"{net.LOOPBACK}:{fwd_port}", "--peer",
+                     f"{net.LOOPBACK}:{block.base + 80}", "--seconds", "60", "--json"],
                     "raw_forwarder")
-    ctx.require(h.wait_udp_bound(fwd_port) and fwd.alive(),
-                f"raw_forwarder listening on {h.LOOPBACK}:{fwd_port}")
+    ctx.require(net.wait_udp_bound(fwd_port) and fwd.alive(),
+                f"raw_forwarder listening on {net.LOOPBACK}:{fwd_port}")
     # Every run uses the one peer address the forwarder relays to, one after the other.
     sent = 0
     received = 0
@@ -75,9 +75,9 @@ def body(ctx: h.Context) -> None:
         sent += j.get("sent", 0)
         received += j.get("received", 0)
 
-    h.section("a datagram that is not ChannelData")
+    checks.section("a datagram that is not ChannelData")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.sendto(b"\x00\x01\x00\x00not channel data", (h.LOOPBACK, fwd_port))
+        s.sendto(b"\x00\x01\x00\x00not channel data", (net.LOOPBACK, fwd_port))
     time.sleep(0.2)
 
     fwd.stop()

@@ -7,51 +7,51 @@ import re
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import certs, checks, daemon_config, net, runner, tools  # noqa: E402
 import cli_common as c  # noqa: E402
 
 
-def check_text(ctx: h.Context, r: h.ToolResult, label: str, replies: int = 1) -> None:
+def check_text(ctx: runner.Context, r: tools.ToolResult, label: str, replies: int = 1) -> None:
     ctx.check(r.rc == 0, f"{label}: exit 0", f"rc={r.rc}")
     m = re.search(r"^mapped address: ([0-9.]+):(\d+)$", r.output, re.M)
-    ctx.check(m is not None and m.group(1) == h.LOOPBACK,
+    ctx.check(m is not None and m.group(1) == net.LOOPBACK,
               f"{label}: prints 'mapped address: 127.0.0.1:PORT'", r.output[-300:])
     ctx.check(re.search(rf"^{replies}/{replies} replies, rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms$",
                         r.output, re.M) is not None,
               f"{label}: {replies}/{replies} replies with RTT min/avg/max", r.output[-300:])
 
 
-def check_json(ctx: h.Context, r: h.ToolResult, label: str, transport: str) -> None:
+def check_json(ctx: runner.Context, r: tools.ToolResult, label: str, transport: str) -> None:
     j = c.last_json(r.output) or {}
     print(f"  {label}: {j}", flush=True)
     ctx.check(r.rc == 0 and j.get("replies") == 1, f"{label}: exit 0, 1 reply", str(j))
     ctx.check(j.get("transport") == transport, f"{label}: transport {transport}")
     mapped = j.get("mapped_address", "")
-    ctx.check(mapped.startswith(h.LOOPBACK + ":") and mapped == j.get("local_address"),
+    ctx.check(mapped.startswith(net.LOOPBACK + ":") and mapped == j.get("local_address"),
               f"{label}: mapped address == the CLI's local address (127.0.0.1)", str(j))
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda block: h.stream_config(block, cert=cert, key=key))
-    udp = f"{h.LOOPBACK}:{d.address[1]}"
-    tcp = f"{h.LOOPBACK}:{d.tcp_address[1]}"
-    tls = f"{h.LOOPBACK}:{d.tls_address[1]}"
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: daemon_config.stream_config(block, cert=cert, key=key))
+    udp = f"{net.LOOPBACK}:{d.address[1]}"
+    tcp = f"{net.LOOPBACK}:{d.tcp_address[1]}"
+    tls = f"{net.LOOPBACK}:{d.tls_address[1]}"
 
-    h.section("udp")
+    checks.section("udp")
     check_text(ctx, c.cli(ctx, ["stun", udp], "stun-udp", 20), "udp")
     check_json(ctx, c.cli(ctx, ["stun", udp, "--json"], "stun-udp-json", 20), "udp json", "udp")
     check_text(ctx, c.cli(ctx, ["stun", udp, "--count", 3, "--interval-ms", 50], "stun-udp-3", 20),
                "udp x3", replies=3)
 
-    h.section("tcp")
+    checks.section("tcp")
     check_text(ctx, c.cli(ctx, ["stun", tcp, "--transport", "tcp"], "stun-tcp", 20), "tcp")
     check_json(ctx, c.cli(ctx, ["stun", tcp, "-t", "tcp", "--json"], "stun-tcp-json", 20),
                "tcp json", "tcp")
     check_text(ctx, c.cli(ctx, ["stun", tcp, "-t", "tcp", "-c", 3, "-i", 20], "stun-tcp-3", 20),
                "tcp x3", replies=3)
 
-    h.section("tls")
+    checks.section("tls")
     check_text(ctx, c.cli(ctx, ["stun", tls, "-t", "tls", "--insecure"], "stun-tls-k", 20),
                "tls --insecure")
     check_json(ctx, c.cli(ctx, ["stun", tls, "-t", "tls", "--ca", cert, "--json"], "stun-tls-ca",
@@ -61,8 +61,8 @@ def body(ctx: h.Context) -> None:
               "tls without --insecure/--ca: self-signed certificate refused, exit 1",
               f"rc={r.rc} {r.output[-200:]}")
 
-    h.section("errors")
-    r = c.cli(ctx, ["stun", f"{h.LOOPBACK}:{d.block.spare}", "--timeout-ms", 1500], "stun-nobody",
+    checks.section("errors")
+    r = c.cli(ctx, ["stun", f"{net.LOOPBACK}:{d.block.spare}", "--timeout-ms", 1500], "stun-nobody",
               20)
     ctx.check(r.rc == 1 and "0/1 replies" in r.output,
               "udp to a port where nothing listens: 0/1 replies, exit 1", f"rc={r.rc}")

@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, daemon_config, net, runner  # noqa: E402
 
 RUN_TIMEOUT_S = 10
 
 
-def run_daemon(ctx: h.Context, args: list) -> tuple:
+def run_daemon(ctx: runner.Context, args: list) -> tuple:
     """(rc or None on timeout, stdout, stderr)"""
     cmd = [ctx.args.daemon, *args]
     print(f"  $ {' '.join(cmd)}", flush=True)
@@ -36,14 +36,14 @@ def show(text: str, limit: int = 8) -> None:
         print(f"      | ... ({len(lines) - limit} more lines)")
 
 
-def bad_case(ctx: h.Context, name: str, cfg, must_name: list) -> None:
-    h.section(f"bad config: {name}")
+def bad_case(ctx: runner.Context, name: str, cfg, must_name: list) -> None:
+    checks.section(f"bad config: {name}")
     path = os.path.join(ctx.workdir, f"bad-{name.replace(' ', '_')}.json")
     if isinstance(cfg, str):
         with open(path, "w") as f:
             f.write(cfg)
     else:
-        h.write_json(path, cfg)
+        daemon_config.write_json(path, cfg)
     for mode, extra in (("start", []), ("--check-config", ["--check-config"])):
         rc, out, err = run_daemon(ctx, ["--config", path, *extra])
         show(err)
@@ -57,13 +57,13 @@ def bad_case(ctx: h.Context, name: str, cfg, must_name: list) -> None:
                       "stderr: " + " / ".join(err.strip().splitlines()[:4]))
 
 
-def body(ctx: h.Context) -> None:
-    block = h.reserve_port_block()
-    good = h.base_config(block)
+def body(ctx: runner.Context) -> None:
+    block = net.reserve_port_block()
+    good = daemon_config.base_config(block)
 
-    h.section("good config")
+    checks.section("good config")
     good_path = os.path.join(ctx.workdir, "good.json")
-    h.write_json(good_path, good)
+    daemon_config.write_json(good_path, good)
     rc, out, err = run_daemon(ctx, ["--config", good_path, "--check-config"])
     show(out + err)
     ctx.check(rc == 0, "--check-config on a good config exits 0", f"rc={rc}")
@@ -101,7 +101,7 @@ def body(ctx: h.Context) -> None:
 
     bad_case(ctx, "invalid JSON", '{"listeners": [', [])
 
-    h.section("missing config file")
+    checks.section("missing config file")
     missing = os.path.join(ctx.workdir, "does-not-exist.json")
     rc, out, err = run_daemon(ctx, ["--config", missing])
     show(err)
@@ -110,4 +110,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("config_errors", body))
+    sys.exit(runner.main("config_errors", body))

@@ -19,22 +19,23 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, daemon_config, net, runner, streams,  # noqa: E402
+                              stun_codec, turn_client)
 
 ATTEMPTS = 10
 REQUESTS = 5
 CREDS = (b"GET /turn-credentials HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-         + h.API_KEY.encode() + b"\r\n\r\n")
+         + daemon_config.API_KEY.encode() + b"\r\n\r\n")
 HEALTH = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 def binding() -> bytes:
-    return h.build_message(h.make_type(h.BINDING, h.REQUEST))
+    return stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST))
 
 
-def run_case(ctx: h.Context, cert: str, key: str, name: str, connect, message) -> None:
-    h.section(name)
-    d = ctx.start_daemon(lambda b: h.credentials_config(b, cert, key, http_listener=True),
+def run_case(ctx: runner.Context, cert: str, key: str, name: str, connect, message) -> None:
+    checks.section(name)
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(b, cert, key, http_listener=True),
                          name=f"turnpiked-{len(ctx.daemons) + 1}")
     died_at = None
     for attempt in range(1, ATTEMPTS + 1):
@@ -57,18 +58,18 @@ def run_case(ctx: h.Context, cert: str, key: str, name: str, connect, message) -
                  "write(2) (uv_try_write/uv_write), not send(MSG_NOSIGNAL)" if "signal 13" in note
                  else ""))
     if d.alive():
-        with h.TurnClient(d.address) as c:
+        with turn_client.TurnClient(d.address) as c:
             resp = c.binding()
-            ctx.check(resp is not None and resp.cls == h.SUCCESS, f"{name}: still answers a Binding",
-                      h.describe(resp))
+            ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, f"{name}: still answers a Binding",
+                      checks.describe(resp))
         ctx.stop_daemon(d)
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    tls = lambda d: h.connect_stream(d.tls_address, tls=True)  # noqa: E731
-    tcp = lambda d: h.connect_stream(d.tcp_address)  # noqa: E731
-    http = lambda d: h.connect_stream((h.LOOPBACK, h.http_listener_port(d.block)))  # noqa: E731
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    tls = lambda d: streams.connect_stream(d.tls_address, tls=True)  # noqa: E731
+    tcp = lambda d: streams.connect_stream(d.tcp_address)  # noqa: E731
+    http = lambda d: streams.connect_stream((net.LOOPBACK, net.http_listener_port(d.block)))  # noqa: E731
     run_case(ctx, cert, key, "HTTPS: pipelined credential requests, then close", tls, lambda: CREDS)
     run_case(ctx, cert, key, "TURN over TLS: Binding requests, then close", tls, binding)
     run_case(ctx, cert, key, "TURN over TCP: Binding requests, then close", tcp, binding)
@@ -76,4 +77,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("creds_client_gone", body))
+    sys.exit(runner.main("creds_client_gone", body))

@@ -15,53 +15,54 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, credentials, daemon_config, http_client,  # noqa: E402
+                              runner)
 
 MAX_TTL = 7200
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda b: h.credentials_config(
-        b, cert, key, credentials=h.credentials_block(ttl=3600, max_ttl=MAX_TTL)))
-    url = h.https_url(d, "/turn-credentials")
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(
+        b, cert, key, credentials=daemon_config.credentials_block(ttl=3600, max_ttl=MAX_TTL)))
+    url = http_client.https_url(d, "/turn-credentials")
 
-    def req(**kw) -> h.HttpResult:
-        headers = kw.pop("headers", [h.bearer()])
-        r = h.curl(kw.pop("url", url), cacert=cert, headers=headers, **kw)
+    def req(**kw) -> http_client.HttpResult:
+        headers = kw.pop("headers", [credentials.bearer()])
+        r = http_client.curl(kw.pop("url", url), cacert=cert, headers=headers, **kw)
         print(f"    -> {r.describe()[:120]}")
         return r
 
-    h.section("methods and paths")
+    checks.section("methods and paths")
     for method in ("PUT", "DELETE"):
         r = req(method=method)
         ctx.check(r.status == 405 and r.header("allow") == "GET, POST, OPTIONS",
                   f"{method} -> 405 with Allow: GET, POST, OPTIONS", f"{r.status} {r.header('allow')}")
-    r = req(url=h.https_url(d, "/nope"))
+    r = req(url=http_client.https_url(d, "/nope"))
     ctx.check(r.status == 404 and (r.json() or {}).get("error") == "not_found",
               "unknown path -> 404 {error: not_found}", r.describe())
 
-    h.section("bodies and limits")
-    r = req(headers=[h.bearer(), "Content-Type: application/x-www-form-urlencoded"],
+    checks.section("bodies and limits")
+    r = req(headers=[credentials.bearer(), "Content-Type: application/x-www-form-urlencoded"],
             data="Ttl=77&format=twilio")
     tw = r.json() or {}
     ctx.check(r.status == 200 and tw.get("ttl") == "77" and "ice_servers" in tw,
               "form body Ttl=77&format=twilio -> Twilio shape with ttl \"77\"", r.describe())
-    r = req(headers=[h.bearer(), "Content-Type: text/plain"], data="ttl=60")
+    r = req(headers=[credentials.bearer(), "Content-Type: text/plain"], data="ttl=60")
     ctx.check(r.status == 415, "text/plain body -> 415", r.describe())
-    r = req(headers=[h.bearer(), "Content-Type: application/json"],
+    r = req(headers=[credentials.bearer(), "Content-Type: application/json"],
             data='{"ttl": 60, "pad": "' + "x" * (17 * 1024) + '"}')
     ctx.check(r.status == 413, "17 KiB body -> 413", r.describe())
-    r = req(headers=[h.bearer(), "X-Pad: " + "a" * (9 * 1024)])
+    r = req(headers=[credentials.bearer(), "X-Pad: " + "a" * (9 * 1024)])
     ctx.check(r.status == 431, "9 KiB header -> 431", r.describe())
     r = req()
     ctx.check(r.status == 200, "a normal request still works afterwards", r.describe())
 
-    h.section("ttl values")
+    checks.section("ttl values")
     for text in ("0", "-5", "1.5", "abc", ""):
         r = req(url=f"{url}?ttl={text}")
         ctx.check(r.status == 400, f"?ttl={text} -> 400", r.describe())
-    r = req(headers=[h.bearer(), "Content-Type: application/json"], data='{"ttl": 1.5}')
+    r = req(headers=[credentials.bearer(), "Content-Type: application/json"], data='{"ttl": 1.5}')
     ctx.check(r.status == 400, "JSON {\"ttl\": 1.5} -> 400", r.describe())
     for text in ("4294967296", "99999999999"):
         r = req(url=f"{url}?ttl={text}")
@@ -69,17 +70,17 @@ def body(ctx: h.Context) -> None:
                   f"?ttl={text} ({len(text)} digits, a positive integer) is cut to max_ttl {MAX_TTL}"
                   " (docs: 'Longer than max_ttl is cut to max_ttl')", r.describe())
 
-    h.section("the key")
-    r = req(headers=[f"authorization: bearer {h.API_KEY}"])
+    checks.section("the key")
+    r = req(headers=[f"authorization: bearer {daemon_config.API_KEY}"])
     ctx.check(r.status == 200, "\"authorization: bearer <key>\" (lower case) -> 200", r.describe())
-    r = req(headers=[f"Authorization: Basic {h.API_KEY}"])
+    r = req(headers=[f"Authorization: Basic {daemon_config.API_KEY}"])
     ctx.check(r.status == 401, "\"Authorization: Basic <key>\" -> 401", r.describe())
     r = req(url=f"{url}?username=zed")
-    ctx.check(r.status == 200 and str((r.json() or {}).get("username", "")).endswith(":" + h.API_KEY_LABEL),
+    ctx.check(r.status == 200 and str((r.json() or {}).get("username", "")).endswith(":" + daemon_config.API_KEY_LABEL),
               "?username= is ignored when a key is given (the label names the user)", r.describe())
 
-    h.section("connections")
-    curl = ["curl", "-sS", "--max-time", "10", "--cacert", cert, "-H", h.bearer()]
+    checks.section("connections")
+    curl = ["curl", "-sS", "--max-time", "10", "--cacert", cert, "-H", credentials.bearer()]
     p = subprocess.run(curl + ["-v", url, url + "?ttl=9"], capture_output=True, text=True, timeout=30)
     reused = "Re-using existing" in p.stderr or "Reusing existing" in p.stderr
     ctx.check(p.returncode == 0 and p.stdout.count('"iceServers"') == 2 and reused,
@@ -96,8 +97,8 @@ def body(ctx: h.Context) -> None:
     ctx.check(p.stdout.strip() == "200 1.1", "a client offering h2 gets HTTP/1.1 (ALPN) -> 200",
               p.stdout + p.stderr[:200])
 
-    h.section("/metrics on the TLS listener (no \"metrics\" key)")
-    r = req(url=h.https_url(d, "/metrics"), headers=[])
+    checks.section("/metrics on the TLS listener (no \"metrics\" key)")
+    r = req(url=http_client.https_url(d, "/metrics"), headers=[])
     ctx.check(r.status == 404, "/metrics on a tls listener by default -> 404", r.describe())
 
     ctx.check(d.alive(), "daemon still running", d.death_note())
@@ -105,4 +106,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("creds_edge", body))
+    sys.exit(runner.main("creds_edge", body))

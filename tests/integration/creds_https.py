@@ -31,16 +31,18 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, credentials, daemon, daemon_config,  # noqa: E402
+                              http_client, net, runner, streams, stun_codec,
+                              turn_client, turnutils)
 
 ORIGIN_OK = "https://app.example.test"
 ORIGIN_BAD = "https://evil.example.test"
 TTL = 3600
 MAX_TTL = 7200
-SECRET = h.REST_SECRETS[0]  # rest_secrets[0] mints
+SECRET = daemon_config.REST_SECRETS[0]  # rest_secrets[0] mints
 
 
-def expected_urls(d: h.Daemon) -> tuple[list, list]:
+def expected_urls(d: daemon.Daemon) -> tuple[list, list]:
     host, udp = d.address
     tcp, tls = d.tcp_address[1], d.tls_address[1]
     stun = [f"stun:{host}:{udp}", f"stun:{host}:{tcp}"]
@@ -49,14 +51,14 @@ def expected_urls(d: h.Daemon) -> tuple[list, list]:
     return stun, turn
 
 
-def get_creds(ctx, d, cert, what, query="", headers=None, **kw) -> h.HttpResult:
-    r = h.curl(h.https_url(d, "/turn-credentials" + query), cacert=cert,
-               headers=[h.bearer()] if headers is None else headers, **kw)
+def get_creds(ctx, d, cert, what, query="", headers=None, **kw) -> http_client.HttpResult:
+    r = http_client.curl(http_client.https_url(d, "/turn-credentials" + query), cacert=cert,
+                         headers=[credentials.bearer()] if headers is None else headers, **kw)
     print(f"    -> {r.describe()[:160]}")
     return r
 
 
-def check_default_shape(ctx, d, r: h.HttpResult, what: str, ttl: int, now: int):
+def check_default_shape(ctx, d, r: http_client.HttpResult, what: str, ttl: int, now: int):
     """Checks the default response shape; returns (username, password) or (None, None)."""
     body = r.json()
     ok = ctx.check(r.status == 200 and isinstance(body, dict), f"{what}: 200 with a JSON object",
@@ -83,61 +85,61 @@ def check_default_shape(ctx, d, r: h.HttpResult, what: str, ttl: int, now: int):
     ctx.check(sorted(s1.keys()) == ["credential", "urls", "username"],
               f"{what}: iceServers[1] has exactly urls, username, credential", str(list(s1.keys())))
     ctx.check(s1.get("urls") == turn, f"{what}: iceServers[1].urls = {turn}", str(s1.get("urls")))
-    tls_url = f"turns:{h.LOOPBACK}:{d.tls_address[1]}?transport=tcp"
+    tls_url = f"turns:{net.LOOPBACK}:{d.tls_address[1]}?transport=tcp"
     ctx.check(tls_url in (s1.get("urls") or []), f"{what}: iceServers[1].urls has {tls_url}")
     user, pw = s1.get("username"), s1.get("credential")
-    expiry = h.check_rest_credential(ctx, what, user, pw, SECRET, h.API_KEY_LABEL, now, ttl)
+    expiry = credentials.check_rest_credential(ctx, what, user, pw, SECRET, daemon_config.API_KEY_LABEL, now, ttl)
     ctx.check(body.get("ttl") == ttl and isinstance(body.get("ttl"), int),
               f"{what}: ttl is the integer {ttl}", repr(body.get("ttl")))
     if expiry is not None:
-        ctx.check(body.get("expiresAt") == h.rfc3339_utc(expiry),
+        ctx.check(body.get("expiresAt") == http_client.rfc3339_utc(expiry),
                   f"{what}: expiresAt is the RFC 3339 UTC form of the expiry {expiry} "
-                  f"({h.rfc3339_utc(expiry)})", repr(body.get("expiresAt")))
+                  f"({http_client.rfc3339_utc(expiry)})", repr(body.get("expiresAt")))
     ctx.check(body.get("username") == user and body.get("password") == pw,
               f"{what}: top-level username/password = iceServers[1].username/credential")
     ctx.check(body.get("uris") == turn, f"{what}: uris = the turn:/turns: URLs", str(body.get("uris")))
     return user, pw
 
 
-def allocate_once(ctx, d, user, pw, what) -> h.StunMessage:
-    with h.TurnClient(d.address) as c:
+def allocate_once(ctx, d, user, pw, what) -> stun_codec.StunMessage:
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, pw)
-        if resp is not None and resp.cls == h.SUCCESS:
+        if resp is not None and resp.cls == stun_codec.SUCCESS:
             c.refresh(0)
     return resp
 
 
-def test_main(ctx: h.Context, cert: str, key: str) -> None:
-    creds = h.credentials_block(ttl=TTL, max_ttl=MAX_TTL, cors_origins=[ORIGIN_OK])
-    d = ctx.start_daemon(lambda b: h.credentials_config(b, cert, key, credentials=creds),
+def test_main(ctx: runner.Context, cert: str, key: str) -> None:
+    creds = daemon_config.credentials_block(ttl=TTL, max_ttl=MAX_TTL, cors_origins=[ORIGIN_OK])
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(b, cert, key, credentials=creds),
                          name="turnpiked-keys")
     print(f"  TLS listener (TURN + HTTPS) on {d.tls_address[0]}:{d.tls_address[1]}")
 
-    h.section("1. valid API key: the default JSON shape")
+    checks.section("1. valid API key: the default JSON shape")
     now = int(time.time())
     r = get_creds(ctx, d, cert, "valid key")
     user, pw = check_default_shape(ctx, d, r, "GET with Bearer key", TTL, now)
     ctx.require(user is not None and pw is not None, "got a credential to relay with")
     print(f"  minted username {user!r}")
 
-    h.section("2. those exact credentials relay over TURN/TLS on the same port (uclient -t -S)")
-    h.uclient_run(ctx, d, "tls-minted", ["-u", user, "-w", pw], transport_args=["-t", "-S"],
-                  port=d.tls_address[1])
+    checks.section("2. those exact credentials relay over TURN/TLS on the same port (uclient -t -S)")
+    turnutils.uclient_run(ctx, d, "tls-minted", ["-u", user, "-w", pw], transport_args=["-t", "-S"],
+                          port=d.tls_address[1])
 
-    h.section("3. other ways to ask: X-API-Key, POST JSON, ttl above max_ttl, /healthz")
-    r = get_creds(ctx, d, cert, "x-api-key", headers=[f"X-API-Key: {h.API_KEY}"])
+    checks.section("3. other ways to ask: X-API-Key, POST JSON, ttl above max_ttl, /healthz")
+    r = get_creds(ctx, d, cert, "x-api-key", headers=[f"X-API-Key: {daemon_config.API_KEY}"])
     body = r.json() or {}
-    ctx.check(r.status == 200 and body.get("username", "").endswith(":" + h.API_KEY_LABEL),
+    ctx.check(r.status == 200 and body.get("username", "").endswith(":" + daemon_config.API_KEY_LABEL),
               "X-API-Key: <key> -> 200 with a credential for the key's label", r.describe())
     now = int(time.time())
-    r = get_creds(ctx, d, cert, "post", headers=[h.bearer(), "Content-Type: application/json"],
+    r = get_creds(ctx, d, cert, "post", headers=[credentials.bearer(), "Content-Type: application/json"],
                   data='{"ttl": 60}')
     body = r.json() or {}
     ctx.check(r.status == 200 and body.get("ttl") == 60, "POST {\"ttl\": 60} -> 200, ttl 60",
               r.describe())
     if r.status == 200:
-        h.check_rest_credential(ctx, "POST ttl 60", body.get("username"), body.get("password"),
-                                SECRET, h.API_KEY_LABEL, now, 60)
+        credentials.check_rest_credential(ctx, "POST ttl 60", body.get("username"), body.get("password"),
+                                          SECRET, daemon_config.API_KEY_LABEL, now, 60)
     r = get_creds(ctx, d, cert, "ttl too long", query=f"?ttl={MAX_TTL * 10}")
     body = r.json() or {}
     ctx.check(r.status == 200 and body.get("ttl") == MAX_TTL,
@@ -145,11 +147,11 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
     r = get_creds(ctx, d, cert, "ttl bad", query="?ttl=abc")
     ctx.check(r.status == 400 and (r.json() or {}).get("error") == "bad_request",
               "?ttl=abc -> 400 bad_request", r.describe())
-    r = h.curl(h.https_url(d, "/healthz"), cacert=cert)
+    r = http_client.curl(http_client.https_url(d, "/healthz"), cacert=cert)
     ctx.check(r.status == 200 and r.json() == {"status": "ok"}, "GET /healthz over HTTPS -> 200 "
               "{\"status\":\"ok\"}", r.describe())
     # Without ALPN (Python's ssl offers none here), the first byte of the plaintext decides.
-    with h.connect_stream(d.tls_address, tls=True) as s:
+    with streams.connect_stream(d.tls_address, tls=True) as s:
         ctx.check(s.selected_alpn_protocol() is None, "raw TLS client: no ALPN negotiated",
                   str(s.selected_alpn_protocol()))
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -166,8 +168,8 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
     ctx.check(data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"status":"ok"}'),
               "GET /healthz over TLS without ALPN (first-byte demux) -> 200", repr(data[:120]))
 
-    h.section("4. wrong key and no key -> 401")
-    for label, headers in (("wrong key", [h.bearer("not-the-key-0123456789")]),
+    checks.section("4. wrong key and no key -> 401")
+    for label, headers in (("wrong key", [credentials.bearer("not-the-key-0123456789")]),
                            ("no key", [])):
         r = get_creds(ctx, d, cert, label, headers=headers)
         body = r.json()
@@ -182,29 +184,29 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
     r = get_creds(ctx, d, cert, "bearer but empty", headers=["Authorization: Bearer "])
     ctx.check(r.status == 401, "\"Authorization: Bearer \" (empty key) -> 401", r.describe())
 
-    h.section("5. ?ttl=5: works now, refused after expiry")
+    checks.section("5. ?ttl=5: works now, refused after expiry")
     now = int(time.time())
     r = get_creds(ctx, d, cert, "ttl 5", query="?ttl=5")
     body = r.json() or {}
     ctx.check(r.status == 200 and body.get("ttl") == 5, "?ttl=5 -> 200, ttl 5", r.describe())
     short_user, short_pw = body.get("username"), body.get("password")
-    expiry = h.check_rest_credential(ctx, "ttl=5", short_user, short_pw, SECRET, h.API_KEY_LABEL,
-                                     now, 5)
+    expiry = credentials.check_rest_credential(ctx, "ttl=5", short_user, short_pw, SECRET, daemon_config.API_KEY_LABEL,
+                                               now, 5)
     if expiry is not None:
         resp = allocate_once(ctx, d, short_user, short_pw, "fresh")
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
                   f"Allocate with the 5 s credential right away (expires in {expiry - time.time():.1f} s)"
-                  " -> success", h.describe(resp))
+                  " -> success", checks.describe(resp))
         wait = expiry + 2 - time.time()
         print(f"  sleeping {wait:.1f} s until 2 s past the expiry")
         time.sleep(max(0.0, wait))
         resp = allocate_once(ctx, d, short_user, short_pw, "expired")
         ctx.check(resp is not None and resp.code() == 401,
                   f"Allocate with it {time.time() - expiry:.1f} s after its expiry -> 401",
-                  h.describe(resp))
+                  checks.describe(resp))
 
-    h.section("6. CORS")
-    r = get_creds(ctx, d, cert, "cors get", headers=[h.bearer(), f"Origin: {ORIGIN_OK}"])
+    checks.section("6. CORS")
+    r = get_creds(ctx, d, cert, "cors get", headers=[credentials.bearer(), f"Origin: {ORIGIN_OK}"])
     ctx.check(r.status == 200 and r.header("access-control-allow-origin") == ORIGIN_OK,
               f"GET with Origin {ORIGIN_OK} -> 200 with Access-Control-Allow-Origin: {ORIGIN_OK}",
               f"{r.status} ACAO={r.header('access-control-allow-origin')}")
@@ -212,8 +214,8 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
               str(r.header("vary")))
     pre = ["Access-Control-Request-Method: GET",
            "Access-Control-Request-Headers: authorization"]
-    r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cert, method="OPTIONS",
-               headers=[f"Origin: {ORIGIN_OK}"] + pre)
+    r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cert, method="OPTIONS",
+                         headers=[f"Origin: {ORIGIN_OK}"] + pre)
     ctx.check(r.status == 204, f"preflight OPTIONS from {ORIGIN_OK} -> 204", r.describe())
     ctx.check(r.header("access-control-allow-origin") == ORIGIN_OK,
               "preflight: Access-Control-Allow-Origin is the origin",
@@ -226,17 +228,17 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
               str(r.header("access-control-allow-headers")))
     ctx.check((r.header("access-control-max-age") or "").isdigit(), "preflight: Max-Age set",
               str(r.header("access-control-max-age")))
-    r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cert, method="OPTIONS",
-               headers=[f"Origin: {ORIGIN_BAD}"] + pre)
+    r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cert, method="OPTIONS",
+                         headers=[f"Origin: {ORIGIN_BAD}"] + pre)
     ctx.check(r.status == 403, f"preflight OPTIONS from {ORIGIN_BAD} -> 403", r.describe())
     ctx.check(r.header("access-control-allow-origin") is None,
               "... without Access-Control-Allow-Origin", str(r.header("access-control-allow-origin")))
-    r = get_creds(ctx, d, cert, "cors bad get", headers=[h.bearer(), f"Origin: {ORIGIN_BAD}"])
+    r = get_creds(ctx, d, cert, "cors bad get", headers=[credentials.bearer(), f"Origin: {ORIGIN_BAD}"])
     ctx.check(r.header("access-control-allow-origin") is None,
               f"GET with Origin {ORIGIN_BAD}: no Access-Control-Allow-Origin",
               str(r.header("access-control-allow-origin")))
 
-    h.section("7. ?format=twilio and ?format=cloudflare")
+    checks.section("7. ?format=twilio and ?format=cloudflare")
     stun, turn = expected_urls(d)
     now = int(time.time())
     r = get_creds(ctx, d, cert, "twilio", query="?format=twilio")
@@ -252,7 +254,7 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
                   and len(tw["account_sid"]) == 34, "twilio: account_sid looks like a Twilio SID",
                   repr(tw.get("account_sid")))
         for k in ("date_created", "date_updated"):
-            t = h.rfc2822_to_unix(str(tw.get(k)))
+            t = http_client.rfc2822_to_unix(str(tw.get(k)))
             ctx.check(t is not None and abs(t - now) <= 5, f"twilio: {k} is RFC 2822 and now",
                       repr(tw.get(k)))
         servers = tw.get("ice_servers") or []
@@ -265,9 +267,9 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
                   "twilio: every turn(s) entry carries the username and credential")
         ctx.check(all("credential" not in s for s in servers if str(s.get("urls")).startswith("stun")),
                   "twilio: stun entries carry no credential")
-        h.check_rest_credential(ctx, "twilio", tw.get("username"), tw.get("password"), SECRET,
-                                h.API_KEY_LABEL, now, TTL)
-        h.uclient_run(ctx, d, "udp-twilio", ["-u", tw["username"], "-w", tw["password"]], n=20, m=2)
+        credentials.check_rest_credential(ctx, "twilio", tw.get("username"), tw.get("password"), SECRET,
+                                          daemon_config.API_KEY_LABEL, now, TTL)
+        turnutils.uclient_run(ctx, d, "udp-twilio", ["-u", tw["username"], "-w", tw["password"]], n=20, m=2)
 
     r = get_creds(ctx, d, cert, "cloudflare", query="?format=cloudflare")
     cf = r.json()
@@ -279,9 +281,10 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
                   "cloudflare: iceServers = [{urls: stun}, {urls: turn, username, credential}]",
                   str(servers)[:300])
         u, p = servers[1].get("username"), servers[1].get("credential")
-        h.check_rest_credential(ctx, "cloudflare", u, p, SECRET, h.API_KEY_LABEL, int(time.time()), TTL)
+        credentials.check_rest_credential(ctx, "cloudflare", u, p, SECRET, daemon_config.API_KEY_LABEL,
+                                          int(time.time()), TTL)
         if isinstance(u, str) and isinstance(p, str):
-            h.uclient_run(ctx, d, "udp-cloudflare", ["-u", u, "-w", p], n=20, m=2)
+            turnutils.uclient_run(ctx, d, "udp-cloudflare", ["-u", u, "-w", p], n=20, m=2)
 
     r = get_creds(ctx, d, cert, "bad format", query="?format=xml")
     ctx.check(r.status == 400, "?format=xml -> 400", r.describe())
@@ -290,28 +293,29 @@ def test_main(ctx: h.Context, cert: str, key: str) -> None:
     ctx.stop_daemon(d)
 
 
-def test_anonymous_rate_limit(ctx: h.Context, cert: str, key: str) -> None:
-    h.section("B. anonymous mode with per_ip_per_minute 3")
-    creds = h.credentials_block(api_keys=[{"label": h.API_KEY_LABEL, "key": h.API_KEY}],
-                                anonymous=True,
-                                rate_limit={"per_ip_per_minute": 3, "per_key_per_minute": 0})
-    d = ctx.start_daemon(lambda b: h.credentials_config(b, cert, key, credentials=creds),
+def test_anonymous_rate_limit(ctx: runner.Context, cert: str, key: str) -> None:
+    checks.section("B. anonymous mode with per_ip_per_minute 3")
+    creds = daemon_config.credentials_block(api_keys=[{"label": daemon_config.API_KEY_LABEL,
+                                                       "key": daemon_config.API_KEY}],
+                                            anonymous=True,
+                                            rate_limit={"per_ip_per_minute": 3, "per_key_per_minute": 0})
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(b, cert, key, credentials=creds),
                          name="turnpiked-anon")
     now = int(time.time())
     r = get_creds(ctx, d, cert, "anonymous", headers=[])
     body = r.json() or {}
     ctx.check(r.status == 200, "anonymous: no key -> 200", r.describe())
     if r.status == 200:
-        h.check_rest_credential(ctx, "anonymous", body.get("username"), body.get("password"), SECRET,
-                                "anonymous", now, 86400)
+        credentials.check_rest_credential(ctx, "anonymous", body.get("username"), body.get("password"), SECRET,
+                                          "anonymous", now, 86400)
         resp = allocate_once(ctx, d, body["username"], body["password"], "anonymous")
-        ctx.check(resp is not None and resp.cls == h.SUCCESS, "anonymous credential allocates",
-                  h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "anonymous credential allocates",
+                  checks.describe(resp))
     r = get_creds(ctx, d, cert, "anonymous bob", query="?username=bob", headers=[])
     body = r.json() or {}
     ctx.check(r.status == 200 and str(body.get("username", "")).endswith(":bob"),
               "anonymous ?username=bob -> 200, username \"<expiry>:bob\"", r.describe())
-    r = get_creds(ctx, d, cert, "anonymous wrong key", headers=[h.bearer("wrong-key-0123456789abc")])
+    r = get_creds(ctx, d, cert, "anonymous wrong key", headers=[credentials.bearer("wrong-key-0123456789abc")])
     ctx.check(r.status == 401, "anonymous mode: a wrong key is still 401", r.describe())
     r = get_creds(ctx, d, cert, "4th", headers=[])
     retry = r.header("retry-after")
@@ -320,19 +324,20 @@ def test_anonymous_rate_limit(ctx: h.Context, cert: str, key: str) -> None:
               "429 carries Retry-After: <seconds> (1..60)", str(retry))
     ctx.check((r.json() or {}).get("error") == "rate_limited", "429 body: error rate_limited",
               r.text()[:200])
-    r = get_creds(ctx, d, cert, "5th with key", headers=[h.bearer()])
+    r = get_creds(ctx, d, cert, "5th with key", headers=[credentials.bearer()])
     ctx.check(r.status == 429, "a 5th request, with a valid key, is limited too (per IP)",
               r.describe())
     ctx.stop_daemon(d)
 
 
-def test_key_rate_limit(ctx: h.Context, cert: str, key: str) -> None:
-    h.section("C. per_key_per_minute 2")
+def test_key_rate_limit(ctx: runner.Context, cert: str, key: str) -> None:
+    checks.section("C. per_key_per_minute 2")
     key2 = "it-second-key-abcdefghijklmnop"
-    creds = h.credentials_block(api_keys=[{"label": h.API_KEY_LABEL, "key": h.API_KEY},
-                                          {"label": "it-other", "key": key2}],
-                                rate_limit={"per_ip_per_minute": 0, "per_key_per_minute": 2})
-    d = ctx.start_daemon(lambda b: h.credentials_config(b, cert, key, credentials=creds),
+    creds = daemon_config.credentials_block(api_keys=[{"label": daemon_config.API_KEY_LABEL,
+                                                       "key": daemon_config.API_KEY},
+                                                      {"label": "it-other", "key": key2}],
+                                            rate_limit={"per_ip_per_minute": 0, "per_key_per_minute": 2})
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(b, cert, key, credentials=creds),
                          name="turnpiked-keylimit")
     statuses = [get_creds(ctx, d, cert, f"key1 #{i}").status for i in range(2)]
     ctx.check(statuses == [200, 200], "key 1: two requests -> 200, 200", str(statuses))
@@ -340,19 +345,19 @@ def test_key_rate_limit(ctx: h.Context, cert: str, key: str) -> None:
     retry = r.header("retry-after")
     ctx.check(r.status == 429 and retry is not None and retry.isdigit() and int(retry) >= 1,
               "key 1: the third -> 429 with Retry-After", f"{r.status} Retry-After={retry}")
-    r = get_creds(ctx, d, cert, "key2", headers=[h.bearer(key2)])
+    r = get_creds(ctx, d, cert, "key2", headers=[credentials.bearer(key2)])
     body = r.json() or {}
     ctx.check(r.status == 200 and str(body.get("username", "")).endswith(":it-other"),
               "key 2 (label it-other) has its own budget: 200", r.describe())
     ctx.stop_daemon(d)
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
     test_main(ctx, cert, key)
     test_anonymous_rate_limit(ctx, cert, key)
     test_key_rate_limit(ctx, cert, key)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("creds_https", body))
+    sys.exit(runner.main("creds_https", body))

@@ -12,16 +12,16 @@ import time
 from typing import Callable, Optional
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import daemon, net, prometheus, runner  # noqa: E402
 
 # A source address no test exhausts: scrapes come from here.
 SCRAPE_SOURCE = "127.0.0.9"
 
 
-def with_metrics(cfg: dict, block: h.PortBlock) -> dict:
+def with_metrics(cfg: dict, block: net.PortBlock) -> dict:
     """Adds an "http" listener serving /metrics on http_listener_port(block)."""
     cfg["listeners"] = list(cfg["listeners"]) + [
-        {"transport": "http", "address": h.LOOPBACK, "port": h.http_listener_port(block),
+        {"transport": "http", "address": net.LOOPBACK, "port": net.http_listener_port(block),
          "metrics": True}]
     return cfg
 
@@ -30,7 +30,7 @@ def http_get(port: int, path: str, source: str = SCRAPE_SOURCE,
              timeout_s: float = 5.0) -> tuple[Optional[int], str]:
     """GET http://127.0.0.1:port/path from `source`; (status, body), status None on failure."""
     try:
-        with socket.create_connection((h.LOOPBACK, port), timeout=timeout_s,
+        with socket.create_connection((net.LOOPBACK, port), timeout=timeout_s,
                                       source_address=(source, 0)) as s:
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
                       .encode())
@@ -50,21 +50,21 @@ def http_get(port: int, path: str, source: str = SCRAPE_SOURCE,
     return status, body.decode("utf-8", "replace")
 
 
-def scrape(ctx: h.Context, d: h.Daemon, what: str) -> dict:
+def scrape(ctx: runner.Context, d: daemon.Daemon, what: str) -> dict:
     """The daemon's /metrics as {family: PromFamily} ({} on failure, recorded as a failed check)."""
-    status, text = http_get(h.http_listener_port(d.block), "/metrics")
+    status, text = http_get(net.http_listener_port(d.block), "/metrics")
     if status != 200:
         ctx.check(False, f"{what}: GET /metrics -> 200", f"{status}: {text[:200]}")
         return {}
     try:
-        return h.parse_prometheus(text)
-    except h.PromFormatError as e:
+        return prometheus.parse_prometheus(text)
+    except prometheus.PromFormatError as e:
         ctx.check(False, f"{what}: /metrics parses", str(e))
         return {}
 
 
 def metric(fams: dict, name: str, **labels) -> float:
-    v = h.prom_value(fams, name, **labels)
+    v = prometheus.prom_value(fams, name, **labels)
     return 0.0 if v is None else v
 
 
@@ -79,16 +79,16 @@ def wait_until(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.05)
         time.sleep(step_s)
 
 
-def wait_metric(ctx: h.Context, d: h.Daemon, name: str, want: float, timeout_s: float,
+def wait_metric(ctx: runner.Context, d: daemon.Daemon, name: str, want: float, timeout_s: float,
                 **labels) -> Optional[float]:
     """Polls /metrics until `name` equals `want` (workers publish every 500 ms)."""
     def reached() -> bool:
-        status, text = http_get(h.http_listener_port(d.block), "/metrics")
+        status, text = http_get(net.http_listener_port(d.block), "/metrics")
         if status != 200:
             return False
         try:
-            return metric(h.parse_prometheus(text), name, **labels) == want
-        except h.PromFormatError:
+            return metric(prometheus.parse_prometheus(text), name, **labels) == want
+        except prometheus.PromFormatError:
             return False
 
     return wait_until(reached, timeout_s, 0.2)

@@ -18,7 +18,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (checks, daemon_config, net, runner, stun_codec,  # noqa: E402
+                              turn_client)
 import fault_common as f  # noqa: E402
 
 FLOOD = 1000
@@ -68,10 +69,10 @@ def close_all(socks: list) -> None:
         s.close()
 
 
-def body(ctx: h.Context) -> None:
-    d = ctx.start_daemon(lambda b: f.with_metrics(h.stream_config(b, handshake_timeout=60), b))
+def body(ctx: runner.Context) -> None:
+    d = ctx.start_daemon(lambda b: f.with_metrics(daemon_config.stream_config(b, handshake_timeout=60), b))
 
-    h.section(f"{FLOOD} idle TCP connections from 127.0.0.1 (limit {PER_IP} per IP)")
+    checks.section(f"{FLOOD} idle TCP connections from 127.0.0.1 (limit {PER_IP} per IP)")
     start = time.monotonic()
     socks, reset, errors = open_many(d.tcp_address, "127.0.0.1", FLOOD)
     opened_in = time.monotonic() - start
@@ -92,32 +93,32 @@ def body(ctx: h.Context) -> None:
     ctx.check(f.metric(fams, "turnpike_connections") == PER_IP + 1,
               f"turnpike_connections == {PER_IP} + the scrape", f"{f.metric(fams, 'turnpike_connections')}")
 
-    h.section("another source address is still served")
-    c = h.StreamTurnClient.__new__(h.StreamTurnClient)
-    h.TurnClient.__init__(c, d.tcp_address, first_wait_s=5.0, retries=0)
+    checks.section("another source address is still served")
+    c = turn_client.StreamTurnClient.__new__(turn_client.StreamTurnClient)
+    turn_client.TurnClient.__init__(c, d.tcp_address, first_wait_s=5.0, retries=0)
     c.sock.close()
     c.sock = socket.create_connection(d.tcp_address, timeout=5, source_address=("127.0.0.2", 0))
     c.byte_at_a_time, c.byte_delay_s, c.rx, c.eof, c.garbage = False, 0.0, bytearray(), None, None
     try:
-        resp = c.allocate("alice", h.STATIC_USERS["alice"])
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
-                  "127.0.0.2: Allocate over TCP -> success", h.describe(resp))
+        resp = c.allocate("alice", daemon_config.STATIC_USERS["alice"])
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+                  "127.0.0.2: Allocate over TCP -> success", checks.describe(resp))
     finally:
         c.close()
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.2", 0))
     u.settimeout(2)
     try:
-        u.sendto(h.build_message(h.make_type(h.BINDING, h.REQUEST)), d.address)
-        reply = h.try_parse(u.recvfrom(2048)[0])
+        u.sendto(stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST)), d.address)
+        reply = stun_codec.try_parse(u.recvfrom(2048)[0])
     except OSError:
         reply = None
     finally:
         u.close()
-    ctx.check(reply is not None and reply.cls == h.SUCCESS, "127.0.0.2: Binding over UDP answered",
-              h.describe(reply))
+    ctx.check(reply is not None and reply.cls == stun_codec.SUCCESS, "127.0.0.2: Binding over UDP answered",
+              checks.describe(reply))
 
-    h.section("closing the held connections frees their slots")
+    checks.section("closing the held connections frees their slots")
     close_all(socks)
     time.sleep(0.5)
     socks, reset, errors = open_many(d.tcp_address, "127.0.0.1", PER_IP)
@@ -127,9 +128,9 @@ def body(ctx: h.Context) -> None:
     close_all(socks)
     ctx.stop_daemon(d)
 
-    h.section("limits.max_connections 100 across two source addresses")
+    checks.section("limits.max_connections 100 across two source addresses")
     d2 = ctx.start_daemon(lambda b: f.with_metrics(
-        h.stream_config(b, handshake_timeout=60, limits={"max_connections": 100}), b),
+        daemon_config.stream_config(b, handshake_timeout=60, limits={"max_connections": 100}), b),
         name="turnpiked-total")
     a, _, _ = open_many(d2.tcp_address, "127.0.0.3", PER_IP)
     time.sleep(0.3)  # so the first address's connections are all counted first
@@ -142,7 +143,7 @@ def body(ctx: h.Context) -> None:
               f"{len(held_a)} + {len(held_b)}")
     ctx.check(len(held_a) == PER_IP, f"all {PER_IP} of the first address", f"{len(held_a)}")
     # The metrics listener is a TCP listener too: at the limit, a scrape is refused as well.
-    status, _ = f.http_get(h.http_listener_port(d2.block), "/metrics")
+    status, _ = f.http_get(net.http_listener_port(d2.block), "/metrics")
     ctx.check(status is None, "a scrape at the total limit is refused too", f"{status}")
     close_all(a + b)
     time.sleep(0.5)
@@ -154,4 +155,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("fault_connection_limits", body))
+    sys.exit(runner.main("fault_connection_limits", body))

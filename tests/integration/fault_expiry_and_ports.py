@@ -20,42 +20,43 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (checks, daemon, daemon_config, net, runner, stun_codec,  # noqa: E402
+                              turn_client)
 import fault_common as f  # noqa: E402
 
 LIFETIME_S = 3
 PORTS = 4
 
 
-def config(block: h.PortBlock) -> dict:
-    cfg = h.base_config(block,
-                        allocation={"default_lifetime": LIFETIME_S, "max_lifetime": LIFETIME_S})
+def config(block: net.PortBlock) -> dict:
+    cfg = daemon_config.base_config(block,
+                                    allocation={"default_lifetime": LIFETIME_S, "max_lifetime": LIFETIME_S})
     cfg["relay"]["port_max"] = block.relay_min + PORTS - 1
     return f.with_metrics(cfg, block)
 
 
-def allocate(ctx: h.Context, d: h.Daemon, label: str) -> tuple[h.TurnClient, object]:
-    c = h.TurnClient(d.address)
-    resp = c.allocate("alice", h.STATIC_USERS["alice"])
+def allocate(ctx: runner.Context, d: daemon.Daemon, label: str) -> tuple[turn_client.TurnClient, object]:
+    c = turn_client.TurnClient(d.address)
+    resp = c.allocate("alice", daemon_config.STATIC_USERS["alice"])
     return c, resp
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     d = ctx.start_daemon(config)
 
-    h.section(f"a vanished UDP client: its allocation expires after {LIFETIME_S} s")
+    checks.section(f"a vanished UDP client: its allocation expires after {LIFETIME_S} s")
     c, resp = allocate(ctx, d, "vanishing")
-    ctx.require(resp is not None and resp.cls == h.SUCCESS and c.relayed is not None,
-                "Allocate -> success", h.describe(resp))
-    lifetime = struct.unpack("!I", resp.get(h.A_LIFETIME))[0] if resp.has(h.A_LIFETIME) else None
+    ctx.require(resp is not None and resp.cls == stun_codec.SUCCESS and c.relayed is not None,
+                "Allocate -> success", checks.describe(resp))
+    lifetime = struct.unpack("!I", resp.get(stun_codec.A_LIFETIME))[0] if resp.has(stun_codec.A_LIFETIME) else None
     ctx.check(lifetime == LIFETIME_S, f"LIFETIME {LIFETIME_S} s granted", f"{lifetime}")
     port = c.relayed[1]
-    ch = c.channel_bind(0x4000, (h.LOOPBACK, d.block.spare))
-    ctx.check(ch is not None and ch.cls == h.SUCCESS, "ChannelBind -> success", h.describe(ch))
-    ctx.check(h.udp_port_bound(port), f"relayed port {port} bound (ss -uln)")
+    ch = c.channel_bind(0x4000, (net.LOOPBACK, d.block.spare))
+    ctx.check(ch is not None and ch.cls == stun_codec.SUCCESS, "ChannelBind -> success", checks.describe(ch))
+    ctx.check(net.udp_port_bound(port), f"relayed port {port} bound (ss -uln)")
     start = time.monotonic()
     c.close()  # gone: no Refresh, no goodbye
-    waited = f.wait_until(lambda: not h.udp_port_bound(port), 8.0)
+    waited = f.wait_until(lambda: not net.udp_port_bound(port), 8.0)
     after = None if waited is None else time.monotonic() - start
     print(f"RESULT fault_expiry: relayed port unbound {after if after is None else round(after, 2)} s "
           f"after the client vanished (lifetime {LIFETIME_S} s)", flush=True)
@@ -66,62 +67,62 @@ def body(ctx: h.Context) -> None:
               "turnpike_allocations back to 0")
     ctx.check("deleted: expired" in d.log_text(), "daemon logged 'deleted: expired'")
 
-    h.section(f"relay port exhaustion with {PORTS} relay ports")
+    checks.section(f"relay port exhaustion with {PORTS} relay ports")
     clients = []
     for i in range(PORTS):
         c, resp = allocate(ctx, d, f"#{i}")
-        ctx.check(resp is not None and resp.cls == h.SUCCESS, f"Allocate #{i + 1} -> success",
-                  h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, f"Allocate #{i + 1} -> success",
+                  checks.describe(resp))
         clients.append(c)
     ports = sorted(c.relayed[1] for c in clients if c.relayed)
     ctx.check(ports == list(range(d.block.relay_min, d.block.relay_min + PORTS)),
               f"the {PORTS} relayed ports are the whole range", str(ports))
     extra, resp = allocate(ctx, d, "one too many")
     ctx.check(resp is not None and resp.code() == 508,
-              f"Allocate #{PORTS + 1} -> 508 Insufficient Capacity", h.describe(resp))
+              f"Allocate #{PORTS + 1} -> 508 Insufficient Capacity", checks.describe(resp))
     extra.close()
 
     freed = clients.pop(0)
     freed_port = freed.relayed[1]
     resp = freed.refresh(0)
-    ctx.check(resp is not None and resp.cls == h.SUCCESS, "Refresh lifetime 0 -> success",
-              h.describe(resp))
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "Refresh lifetime 0 -> success",
+              checks.describe(resp))
     freed.close()
-    ctx.check(f.wait_until(lambda: not h.udp_port_bound(freed_port), 2.0) is not None,
+    ctx.check(f.wait_until(lambda: not net.udp_port_bound(freed_port), 2.0) is not None,
               f"released port {freed_port} unbound")
     again, resp = allocate(ctx, d, "after release")
-    ctx.check(resp is not None and resp.cls == h.SUCCESS and again.relayed is not None
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS and again.relayed is not None
               and again.relayed[1] == freed_port,
-              f"a new Allocate succeeds on the freed port {freed_port}", h.describe(resp))
+              f"a new Allocate succeeds on the freed port {freed_port}", checks.describe(resp))
     clients.append(again)
 
     for c in clients:
         c.refresh(0)
         c.close()
-    ctx.check(f.wait_until(lambda: not any(h.udp_port_bound(p) for p in ports), 3.0) is not None,
+    ctx.check(f.wait_until(lambda: not any(net.udp_port_bound(p) for p in ports), 3.0) is not None,
               "every relayed port unbound after all released")
     fresh = []
     for i in range(PORTS):
         c, resp = allocate(ctx, d, f"again #{i}")
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
-                  f"recovered pool: Allocate #{i + 1} -> success", h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+                  f"recovered pool: Allocate #{i + 1} -> success", checks.describe(resp))
         fresh.append(c)
     for c in fresh:
         c.refresh(0)
         c.close()
-    h.section("the relay never sends to our own listeners (RFC 8656 §21.1.7)")
+    checks.section("the relay never sends to our own listeners (RFC 8656 §21.1.7)")
     c, resp = allocate(ctx, d, "loop")
-    ctx.require(resp is not None and resp.cls == h.SUCCESS, "Allocate -> success", h.describe(resp))
+    ctx.require(resp is not None and resp.cls == stun_codec.SUCCESS, "Allocate -> success", checks.describe(resp))
     resp = c.create_permission([d.address])
-    ctx.check(resp is not None and resp.cls == h.SUCCESS,
-              "CreatePermission for 127.0.0.1 -> success (permissions are per IP)", h.describe(resp))
-    c.send_indication(d.address, h.build_message(h.make_type(h.BINDING, h.REQUEST)))
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+              "CreatePermission for 127.0.0.1 -> success (permissions are per IP)", checks.describe(resp))
+    c.send_indication(d.address, stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST)))
     got = c.recv_raw(1.0)
     ctx.check(got is None, "a Binding sent through the relay to the listener is not relayed",
-              f"got {h.describe(h.try_parse(got))}")
+              f"got {checks.describe(stun_codec.try_parse(got))}")
     resp = c.channel_bind(0x4000, d.address)
     ctx.check(resp is not None and resp.code() == 403, "ChannelBind to the listener -> 403",
-              h.describe(resp))
+              checks.describe(resp))
     # Another worker's figures in a scrape are as of its last tick (500 ms).
     ctx.check(f.wait_metric(ctx, d, "turnpike_own_listener_denied_total", 2, 3.0) is not None,
               "turnpike_own_listener_denied_total == 2")
@@ -136,4 +137,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("fault_expiry_and_ports", body))
+    sys.exit(runner.main("fault_expiry_and_ports", body))

@@ -17,15 +17,16 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (checks, daemon, daemon_config, net, runner, stun_codec,  # noqa: E402
+                              turn_client)
 import fault_common as f  # noqa: E402
 
 
 def config(grace: int):
-    return lambda b: f.with_metrics(h.stream_config(b, shutdown={"grace_period": grace}), b)
+    return lambda b: f.with_metrics(daemon_config.stream_config(b, shutdown={"grace_period": grace}), b)
 
 
-def exit_after(d: h.Daemon, timeout_s: float) -> tuple:
+def exit_after(d: daemon.Daemon, timeout_s: float) -> tuple:
     """(seconds until the daemon exited, exit code), or (None, None) if it is still running."""
     start = time.monotonic()
     try:
@@ -36,43 +37,43 @@ def exit_after(d: h.Daemon, timeout_s: float) -> tuple:
     return time.monotonic() - start, rc
 
 
-def allocated_udp(ctx: h.Context, d: h.Daemon, label: str) -> h.TurnClient:
-    c = h.TurnClient(d.address)
-    resp = c.allocate("alice", h.STATIC_USERS["alice"])
-    ctx.require(resp is not None and resp.cls == h.SUCCESS, f"{label}: Allocate -> success",
-                h.describe(resp))
+def allocated_udp(ctx: runner.Context, d: daemon.Daemon, label: str) -> turn_client.TurnClient:
+    c = turn_client.TurnClient(d.address)
+    resp = c.allocate("alice", daemon_config.STATIC_USERS["alice"])
+    ctx.require(resp is not None and resp.cls == stun_codec.SUCCESS, f"{label}: Allocate -> success",
+                checks.describe(resp))
     return c
 
 
-def body(ctx: h.Context) -> None:
-    h.section("drain: existing allocations keep working, new ones get 508, exit when they end")
+def body(ctx: runner.Context) -> None:
+    checks.section("drain: existing allocations keep working, new ones get 508, exit when they end")
     d = ctx.start_daemon(config(8))
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    peer.bind((h.LOOPBACK, d.block.spare))
+    peer.bind((net.LOOPBACK, d.block.spare))
     peer.settimeout(2)
     a = allocated_udp(ctx, d, "A (udp)")
     ch = a.channel_bind(0x4000, peer.getsockname())
-    ctx.check(ch is not None and ch.cls == h.SUCCESS, "A: ChannelBind -> success", h.describe(ch))
-    b = h.StreamTurnClient(d.tcp_address)
-    resp = b.allocate("alice", h.STATIC_USERS["alice"])
-    ctx.check(resp is not None and resp.cls == h.SUCCESS, "B (tcp): Allocate -> success",
-              h.describe(resp))
+    ctx.check(ch is not None and ch.cls == stun_codec.SUCCESS, "A: ChannelBind -> success", checks.describe(ch))
+    b = turn_client.StreamTurnClient(d.tcp_address)
+    resp = b.allocate("alice", daemon_config.STATIC_USERS["alice"])
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "B (tcp): Allocate -> success",
+              checks.describe(resp))
 
     d.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     ctx.check(d.alive(), "SIGTERM: still running while allocations exist", d.death_note())
     ctx.check("draining" in d.log_text(), "daemon logged that it is draining")
-    newcomer = h.TurnClient(d.address)
-    resp = newcomer.allocate("alice", h.STATIC_USERS["alice"])
+    newcomer = turn_client.TurnClient(d.address)
+    resp = newcomer.allocate("alice", daemon_config.STATIC_USERS["alice"])
     ctx.check(resp is not None and resp.code() == 508, "new Allocate during the drain -> 508",
-              h.describe(resp))
+              checks.describe(resp))
     resp = newcomer.binding()
-    ctx.check(resp is not None and resp.cls == h.SUCCESS, "Binding still answered",
-              h.describe(resp))
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "Binding still answered",
+              checks.describe(resp))
     newcomer.close()
     resp = a.refresh(600)
-    ctx.check(resp is not None and resp.cls == h.SUCCESS, "A: Refresh still works", h.describe(resp))
-    a.send_raw(h.channel_data(0x4000, b"during the drain"))
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "A: Refresh still works", checks.describe(resp))
+    a.send_raw(stun_codec.channel_data(0x4000, b"during the drain"))
     try:
         data, _ = peer.recvfrom(2048)
     except OSError:
@@ -88,13 +89,13 @@ def body(ctx: h.Context) -> None:
     except OSError:
         refused = True
     ctx.check(refused, "the TCP listener is closed during the drain")
-    status, text = f.http_get(h.http_listener_port(d.block), "/metrics")
+    status, text = f.http_get(net.http_listener_port(d.block), "/metrics")
     ctx.check(status is None, "the http listener is closed as well (health checks fail)",
               f"{status}")
 
     resp = a.refresh(0)
-    ctx.check(resp is not None and resp.cls == h.SUCCESS, "A: Refresh lifetime 0 -> success",
-              h.describe(resp))
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "A: Refresh lifetime 0 -> success",
+              checks.describe(resp))
     a.close()
     time.sleep(0.3)
     ctx.check(d.alive(), "still running while B's allocation exists", d.death_note())
@@ -108,7 +109,7 @@ def body(ctx: h.Context) -> None:
     ctx.check("drained: no allocation left" in d.log_text(), "daemon logged 'drained'")
     peer.close()
 
-    h.section("drain: the grace period ends with an allocation left")
+    checks.section("drain: the grace period ends with an allocation left")
     d = ctx.start_daemon(config(3), name="turnpiked-grace")
     keeper = allocated_udp(ctx, d, "kept")
     d.proc.send_signal(signal.SIGTERM)
@@ -123,7 +124,7 @@ def body(ctx: h.Context) -> None:
               "daemon logged the allocation left")
     keeper.close()
 
-    h.section("drain: nothing to wait for")
+    checks.section("drain: nothing to wait for")
     d = ctx.start_daemon(config(3), name="turnpiked-empty")
     d.proc.send_signal(signal.SIGTERM)
     waited, rc = exit_after(d, 10)
@@ -131,7 +132,7 @@ def body(ctx: h.Context) -> None:
               f"{waited}")
     ctx.check(rc == 0, "exit code 0", f"{rc}")
 
-    h.section("drain: a second signal stops at once")
+    checks.section("drain: a second signal stops at once")
     d = ctx.start_daemon(config(30), name="turnpiked-twice")
     keeper = allocated_udp(ctx, d, "kept")
     d.proc.send_signal(signal.SIGTERM)
@@ -146,4 +147,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("fault_sigterm_drain", body))
+    sys.exit(runner.main("fault_sigterm_drain", body))

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, daemon_config, runner, stun_codec, turnutils  # noqa: E402
 import fault_common as f  # noqa: E402
 
 TOTAL = 50_000
@@ -43,9 +43,11 @@ class Flood:
                 s.bind((src, 0))
                 s.setblocking(False)
                 self.socks.append(s)
-        attrs = [(h.A_REQUESTED_TRANSPORT, bytes([h.PROTO_UDP, 0, 0, 0]))]
-        self.messages = [h.build_message(h.make_type(h.ALLOCATE, h.REQUEST), tid=os.urandom(12),
-                                         attrs=attrs) for _ in range(512)]
+        attrs = [(stun_codec.A_REQUESTED_TRANSPORT, bytes([stun_codec.PROTO_UDP, 0, 0, 0]))]
+        self.messages = [stun_codec.build_message(stun_codec.make_type(stun_codec.ALLOCATE,
+                                                                       stun_codec.REQUEST),
+                                                  tid=os.urandom(12), attrs=attrs)
+                         for _ in range(512)]
         self.sent = 0
         self.send_errors = 0
         self.replies = []  # sizes of the answers received
@@ -87,20 +89,20 @@ class Flood:
             s.close()
 
 
-def body(ctx: h.Context) -> None:
-    d = ctx.start_daemon(lambda b: f.with_metrics(h.base_config(b), b))
-    h.ensure_peer(ctx, d)
+def body(ctx: runner.Context) -> None:
+    d = ctx.start_daemon(lambda b: f.with_metrics(daemon_config.base_config(b), b))
+    turnutils.ensure_peer(ctx, d)
     before = f.scrape(ctx, d, "before")
 
-    h.section(f"{TOTAL} unauthenticated Allocates from {len(SOURCES)} addresses over "
-              f"~{SECONDS:.0f} s, with turnutils_uclient relaying from 127.0.0.1")
+    checks.section(f"{TOTAL} unauthenticated Allocates from {len(SOURCES)} addresses over "
+                   f"~{SECONDS:.0f} s, with turnutils_uclient relaying from 127.0.0.1")
     flood = Flood(d.address)
     thread = threading.Thread(target=flood.run, daemon=True)
     thread.start()
     time.sleep(0.3)  # the flood is on before uclient starts
-    stats = h.uclient_run(ctx, d, "uclient during the flood", ["-u", "alice", "-w",
-                                                               h.STATIC_USERS["alice"]],
-                          n=100, m=4, timeout_s=60)
+    stats = turnutils.uclient_run(ctx, d, "uclient during the flood", ["-u", "alice", "-w",
+                                                                       daemon_config.STATIC_USERS["alice"]],
+                                  n=100, m=4, timeout_s=60)
     thread.join(SECONDS + 30)
     flood.close()
     time.sleep(1.0)  # every worker has published its counters (they do every 500 ms)
@@ -134,7 +136,7 @@ def body(ctx: h.Context) -> None:
               f"dropped {dropped:.0f} of {flood.sent}")
     # The required part of a 401: header, ERROR-CODE without reason, REALM, NONCE (45 chars),
     # FINGERPRINT (the request had one). PASSWORD-ALGORITHMS and the reason phrase are left out.
-    required = 20 + 8 + 4 + h.pad4(len(h.REALM)) + 4 + h.pad4(45) + 8
+    required = 20 + 8 + 4 + stun_codec.pad4(len(daemon_config.REALM)) + 4 + stun_codec.pad4(45) + 8
     ctx.check(all(size <= max(36, required) for size in flood.replies),
               f"every 401 to the 36-byte request is the required minimum ({required} bytes)",
               f"largest {max(flood.replies) if flood.replies else None}")
@@ -144,4 +146,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("fault_unauth_flood", body))
+    sys.exit(runner.main("fault_unauth_flood", body))

@@ -26,21 +26,22 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, credentials, daemon, daemon_config,  # noqa: E402
+                              http_client, net, prometheus, runner, tools, turnutils)
 
 GOOD = 3  # credential requests with the key
 BAD = 2   # without a key
 N, M = 50, 2
 
 
-def scrape(ctx: h.Context, d: h.Daemon, what: str):
-    url = f"http://{h.LOOPBACK}:{h.http_listener_port(d.block)}/metrics"
-    r = h.curl(url, quiet=True)
+def scrape(ctx: runner.Context, d: daemon.Daemon, what: str):
+    url = f"http://{net.LOOPBACK}:{net.http_listener_port(d.block)}/metrics"
+    r = http_client.curl(url, quiet=True)
     ctx.check(r.status == 200, f"{what}: GET /metrics on the http listener -> 200", r.describe())
     text = r.text()
     try:
-        fams = h.parse_prometheus(text)
-    except h.PromFormatError as e:
+        fams = prometheus.parse_prometheus(text)
+    except prometheus.PromFormatError as e:
         ctx.check(False, f"{what}: /metrics parses as Prometheus text 0.0.4", str(e))
         print(text[:3000])
         return r, None
@@ -50,33 +51,33 @@ def scrape(ctx: h.Context, d: h.Daemon, what: str):
 
 
 def val(fams, name, **labels) -> float:
-    v = h.prom_value(fams, name, **labels)
+    v = prometheus.prom_value(fams, name, **labels)
     return 0.0 if v is None else v
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda b: h.credentials_config(b, cert, key, http_listener=True,
-                                                        tls_metrics=False))
-    http_port = h.http_listener_port(d.block)
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda b: daemon_config.credentials_config(b, cert, key, http_listener=True,
+                                                                    tls_metrics=False))
+    http_port = net.http_listener_port(d.block)
     print(f"  TLS {d.tls_address[1]} (metrics false), http {http_port} (metrics true)")
 
-    h.section("1. /metrics per listener")
-    r = h.curl(h.https_url(d, "/metrics"), cacert=cert)
+    checks.section("1. /metrics per listener")
+    r = http_client.curl(http_client.https_url(d, "/metrics"), cacert=cert)
     ctx.check(r.status == 404, "GET /metrics on the TLS (TURN + HTTPS) port -> 404", r.describe())
     ctx.check((r.json() or {}).get("error") == "not_found", "... with the JSON error not_found",
               r.text()[:200])
     ctx.check("turnpike_" not in r.text(), "... and no metric in the body")
-    r = h.curl(h.https_url(d, "/healthz"), cacert=cert)
+    r = http_client.curl(http_client.https_url(d, "/healthz"), cacert=cert)
     ctx.check(r.status == 200, "GET /healthz on the TLS port -> 200", r.describe())
-    r = h.curl(f"http://{h.LOOPBACK}:{http_port}/healthz")
+    r = http_client.curl(f"http://{net.LOOPBACK}:{http_port}/healthz")
     ctx.check(r.status == 200, "GET /healthz on the http listener -> 200", r.describe())
     r, before = scrape(ctx, d, "first scrape")
     ctx.check((r.header("content-type") or "").startswith("text/plain; version=0.0.4"),
               "Content-Type: text/plain; version=0.0.4", str(r.header("content-type")))
     ctx.require(before is not None, "first scrape usable")
 
-    h.section("2. promtool (when installed)")
+    checks.section("2. promtool (when installed)")
     promtool = shutil.which("promtool")
     if promtool is None:
         print("  promtool not installed (Debian's prometheus package is ~100 MB): only the "
@@ -85,24 +86,24 @@ def body(ctx: h.Context) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".prom", delete=False) as f:
             f.write(r.text())
         try:
-            res = h.run_tool(["sh", "-c", f"{promtool} check metrics < {f.name}"], timeout_s=30)
+            res = tools.run_tool(["sh", "-c", f"{promtool} check metrics < {f.name}"], timeout_s=30)
         finally:
             os.unlink(f.name)
         ctx.check(res.rc == 0, "promtool check metrics accepts it", res.output[-500:])
 
-    h.section(f"3. traffic: {GOOD} + {BAD} credential requests, uclient -t -S -n {N} -m {M}")
+    checks.section(f"3. traffic: {GOOD} + {BAD} credential requests, uclient -t -S -n {N} -m {M}")
     user = pw = None
     for i in range(GOOD):
-        r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cert, headers=[h.bearer()])
+        r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cert, headers=[credentials.bearer()])
         ctx.check(r.status == 200, f"credential request {i + 1} with the key -> 200", r.describe())
         body = r.json() or {}
         user, pw = body.get("username", user), body.get("password", pw)
     for i in range(BAD):
-        r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cert)
+        r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cert)
         ctx.check(r.status == 401, f"credential request {i + 1} without a key -> 401", r.describe())
     ctx.require(user is not None and pw is not None, "got a credential")
-    stats = h.uclient_run(ctx, d, "tls-metrics", ["-u", user, "-w", pw],
-                          transport_args=["-t", "-S"], port=d.tls_address[1], n=N, m=M)
+    stats = turnutils.uclient_run(ctx, d, "tls-metrics", ["-u", user, "-w", pw],
+                                  transport_args=["-t", "-S"], port=d.tls_address[1], n=N, m=M)
     # Allocations go away when uclient's TLS connections close. With several workers, the other
     # workers' figures in a scrape can be up to one tick (500 ms) old: scrape until they show the
     # allocations gone and the packets counted (bounded), then compare.
@@ -160,7 +161,7 @@ def body(ctx: h.Context) -> None:
     print(f"  tls handshakes: +{handshakes:.0f}, connections accepted (tls): "
           f"+{delta('turnpike_connections_accepted_total', transport='tls'):.0f}")
 
-    h.section("4. labels never name users or addresses")
+    checks.section("4. labels never name users or addresses")
     names, values = set(), set()
     for fam in after.values():
         for _, labels, _ in fam.samples:
@@ -168,9 +169,9 @@ def body(ctx: h.Context) -> None:
             values.update(labels.values())
     print(f"  label names: {sorted(names)}")
     print(f"  label values: {sorted(values)}")
-    addr = sorted(v for v in values if h.label_value_is_address(v))
+    addr = sorted(v for v in values if prometheus.label_value_is_address(v))
     ctx.check(not addr, "no label value is an IP address", str(addr))
-    secrets = {user, h.API_KEY_LABEL, h.API_KEY, "alice"}
+    secrets = {user, daemon_config.API_KEY_LABEL, daemon_config.API_KEY, "alice"}
     named = sorted(v for v in values if any(s in v for s in secrets if s) or
                    ":" in v and v.split(":", 1)[0].isdigit())
     ctx.check(not named, "no label value is a username, API key or key label", str(named))
@@ -182,4 +183,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("metrics", body))
+    sys.exit(runner.main("metrics", body))

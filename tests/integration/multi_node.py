@@ -22,16 +22,18 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (checks, credentials, daemon, daemon_config,  # noqa: E402
+                              http_client, net, prometheus, runner, stun_codec,
+                              tools, turn_client, turnutils)
 
 IP_A = "127.0.0.1"
 IP_B = "127.0.0.2"
 TTL = 3600
-SHARED_SECRETS = list(h.REST_SECRETS)  # both nodes: the first mints, all verify
+SHARED_SECRETS = list(daemon_config.REST_SECRETS)  # both nodes: the first mints, all verify
 OTHER_SECRET = "a-secret-neither-node-knows"
 
 
-class NodeDaemon(h.Daemon):
+class NodeDaemon(daemon.Daemon):
     """A harness Daemon whose listeners (and relay) are on `ip` instead of 127.0.0.1. Its port
     block is still reserved (file-locked, checked free) by the harness."""
 
@@ -53,25 +55,25 @@ class NodeDaemon(h.Daemon):
 
     @property
     def http_address(self) -> tuple:
-        return (self.ip, h.http_listener_port(self.block))
+        return (self.ip, net.http_listener_port(self.block))
 
 
 def make_node_cert(workdir: str, name: str, ip: str) -> tuple:
     """A throw-away self-signed certificate for `ip` (CN and subjectAltName IP), its own CA."""
     cert, key = f"{workdir}/{name}.crt", f"{workdir}/{name}.key"
-    r = h.run_tool(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "2", "-subj", f"/CN={ip}",
-                    "-addext", f"subjectAltName=IP:{ip}"], timeout_s=60)
+    r = tools.run_tool(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", f"/CN={ip}",
+                        "-addext", f"subjectAltName=IP:{ip}"], timeout_s=60)
     if r.rc != 0:
-        raise h.Fatal(f"openssl req failed (rc={r.rc}): {r.output.strip()[-300:]}")
+        raise checks.Fatal(f"openssl req failed (rc={r.rc}): {r.output.strip()[-300:]}")
     return cert, key
 
 
-def node_config(block: h.PortBlock, ip: str, cert: str, key: str) -> dict:
+def node_config(block: net.PortBlock, ip: str, cert: str, key: str) -> dict:
     """credentials_config (udp, tcp, tls + http metrics listener) moved to `ip`, with the shared
     secrets and a credentials block that names only this node."""
-    creds = h.credentials_block(ttl=TTL, hosts=[ip])
-    cfg = h.credentials_config(block, cert, key, credentials=creds, http_listener=True)
+    creds = daemon_config.credentials_block(ttl=TTL, hosts=[ip])
+    cfg = daemon_config.credentials_config(block, cert, key, credentials=creds, http_listener=True)
     for listener in cfg["listeners"]:
         listener["address"] = ip
     cfg["relay"]["address"] = ip
@@ -79,7 +81,7 @@ def node_config(block: h.PortBlock, ip: str, cert: str, key: str) -> dict:
     return cfg
 
 
-def start_node(ctx: h.Context, name: str, ip: str) -> tuple:
+def start_node(ctx: runner.Context, name: str, ip: str) -> tuple:
     cert, key = make_node_cert(ctx.workdir, name, ip)
     d = NodeDaemon(ctx.args.daemon, ctx.workdir, name, ip)
     ctx.daemons.append(d)  # so the driver kills it and prints its log on failure
@@ -89,17 +91,17 @@ def start_node(ctx: h.Context, name: str, ip: str) -> tuple:
     return d, cert
 
 
-def fetch_credentials(ctx: h.Context, d: NodeDaemon, cert: str) -> tuple:
+def fetch_credentials(ctx: runner.Context, d: NodeDaemon, cert: str) -> tuple:
     """GET /turn-credentials from node d; checks the credential and that the URLs name only d."""
     now = int(time.time())
-    r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cert, headers=[h.bearer()])
+    r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cert, headers=[credentials.bearer()])
     print(f"    -> {r.describe()[:160]}")
     body = r.json()
     ctx.require(r.status == 200 and isinstance(body, dict),
                 f"{d.name}: GET /turn-credentials with the api key -> 200 JSON", r.describe())
     user, pw = body.get("username"), body.get("password")
-    h.check_rest_credential(ctx, f"{d.name} credential", user, pw, SHARED_SECRETS[0],
-                            h.API_KEY_LABEL, now, TTL)
+    credentials.check_rest_credential(ctx, f"{d.name} credential", user, pw, SHARED_SECRETS[0],
+                                      daemon_config.API_KEY_LABEL, now, TTL)
     uris = body.get("uris") or []
     expected = [f"turn:{d.ip}:{d.address[1]}?transport=udp",
                 f"turn:{d.ip}:{d.tcp_address[1]}?transport=tcp",
@@ -110,59 +112,59 @@ def fetch_credentials(ctx: h.Context, d: NodeDaemon, cert: str) -> tuple:
     return user, pw
 
 
-def relay_through(ctx: h.Context, via: NodeDaemon, minted_by: str, user: str, pw: str) -> None:
+def relay_through(ctx: runner.Context, via: NodeDaemon, minted_by: str, user: str, pw: str) -> None:
     cred = ["-u", user, "-w", pw]
     tag = f"{minted_by}-creds-via-{via.name}"
-    h.uclient_run(ctx, via, f"{tag}-udp", cred, n=100, m=4)
-    h.uclient_run(ctx, via, f"{tag}-tls", cred, n=100, m=4, transport_args=["-t", "-S"],
-                  port=via.tls_address[1])
+    turnutils.uclient_run(ctx, via, f"{tag}-udp", cred, n=100, m=4)
+    turnutils.uclient_run(ctx, via, f"{tag}-tls", cred, n=100, m=4, transport_args=["-t", "-S"],
+                          port=via.tls_address[1])
 
 
-def wrong_credential_failures(ctx: h.Context, d: NodeDaemon) -> float:
+def wrong_credential_failures(ctx: runner.Context, d: NodeDaemon) -> float:
     """turnpike_auth_failures_total{reason="wrong credentials"} of node d (0 when absent)."""
     host, port = d.http_address
-    r = h.curl(f"http://{host}:{port}/metrics", quiet=True)
+    r = http_client.curl(f"http://{host}:{port}/metrics", quiet=True)
     if r.status != 200:
         ctx.check(False, f"{d.name}: GET /metrics -> 200", r.describe())
         return -1
     try:
-        fams = h.parse_prometheus(r.text())
-    except h.PromFormatError as e:
+        fams = prometheus.parse_prometheus(r.text())
+    except prometheus.PromFormatError as e:
         ctx.check(False, f"{d.name}: /metrics parses", str(e))
         return -1
-    return h.prom_value(fams, "turnpike_auth_failures_total", reason="wrong credentials") or 0.0
+    return prometheus.prom_value(fams, "turnpike_auth_failures_total", reason="wrong credentials") or 0.0
 
 
-def check_foreign_secret_refused(ctx: h.Context, d: NodeDaemon) -> None:
-    user, pw = h.rest_credential(OTHER_SECRET, h.API_KEY_LABEL, int(time.time()) + TTL)
+def check_foreign_secret_refused(ctx: runner.Context, d: NodeDaemon) -> None:
+    user, pw = credentials.rest_credential(OTHER_SECRET, daemon_config.API_KEY_LABEL, int(time.time()) + TTL)
     print(f"  {d.name}: {user!r} with an HMAC of another secret")
     before = wrong_credential_failures(ctx, d)
 
-    with h.TurnClient(d.address) as c:
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, pw)
     ctx.check(resp is not None and resp.code() == 401,
-              f"{d.name}: Allocate with the foreign-secret credential -> 401", h.describe(resp))
+              f"{d.name}: Allocate with the foreign-secret credential -> 401", checks.describe(resp))
 
     # Control: the same username with the shared secret's HMAC allocates (so the 401 above is
     # about the secret, not the username).
-    good_pw = h.rest_password(SHARED_SECRETS[0], user)
-    with h.TurnClient(d.address) as c:
+    good_pw = credentials.rest_password(SHARED_SECRETS[0], user)
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, good_pw)
-        if resp is not None and resp.cls == h.SUCCESS:
+        if resp is not None and resp.cls == stun_codec.SUCCESS:
             c.refresh(0)
-    ctx.check(resp is not None and resp.cls == h.SUCCESS,
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
               f"{d.name}: control, same username with the shared secret's HMAC -> success",
-              h.describe(resp))
+              checks.describe(resp))
 
-    uclient = h.find_tool("turnutils_uclient")
-    peer_port = h.ensure_peer(ctx, d)
-    cmd = [uclient, "-u", user, "-w", pw, "-e", h.LOOPBACK, "-r", str(peer_port),
+    uclient = tools.find_tool("turnutils_uclient")
+    peer_port = turnutils.ensure_peer(ctx, d)
+    cmd = [uclient, "-u", user, "-w", pw, "-e", net.LOOPBACK, "-r", str(peer_port),
            "-p", str(d.address[1]), "-n", "5", "-m", "1", "-l", "120"]
     if ctx.args.no_rtcp:
         cmd.append("-c")
     cmd.append(d.ip)
     r = ctx.tool(cmd, 20, f"{d.name}-foreign-secret")
-    stats = h.parse_uclient(r.output)
+    stats = turnutils.parse_uclient(r.output)
     print(f"  uclient with the foreign-secret credential on {d.name}: rc={r.rc}, "
           f"received={stats.received}")
     for line in r.output.strip().splitlines()[-3:]:
@@ -189,8 +191,8 @@ def read_json(path: str) -> dict:
         return json.load(f)
 
 
-def body(ctx: h.Context) -> None:
-    h.section("two relays: A on 127.0.0.1, B on 127.0.0.2, same rest_secrets")
+def body(ctx: runner.Context) -> None:
+    checks.section("two relays: A on 127.0.0.1, B on 127.0.0.2, same rest_secrets")
     a, cert_a = start_node(ctx, "node-a", IP_A)
     b, cert_b = start_node(ctx, "node-b", IP_B)
     ctx.check(a.block.base != b.block.base and a.address[0] != b.address[0],
@@ -200,26 +202,26 @@ def body(ctx: h.Context) -> None:
     ctx.check(cfg_a["auth"]["rest_secrets"] == cfg_b["auth"]["rest_secrets"]
               and cfg_a["credentials"]["api_keys"] == cfg_b["credentials"]["api_keys"],
               "both configs carry the same auth.rest_secrets and api key")
-    h.ensure_peer(ctx, a)  # one turnutils_peer on 127.0.0.1 (A's block) for every run
+    turnutils.ensure_peer(ctx, a)  # one turnutils_peer on 127.0.0.1 (A's block) for every run
 
-    h.section("1. credentials from each node's /turn-credentials")
+    checks.section("1. credentials from each node's /turn-credentials")
     user_a, pw_a = fetch_credentials(ctx, a, cert_a)
     user_b, pw_b = fetch_credentials(ctx, b, cert_b)
 
-    h.section("2. A's credential relays through B (UDP, then TLS)")
+    checks.section("2. A's credential relays through B (UDP, then TLS)")
     relay_through(ctx, b, "A", user_a, pw_a)
 
-    h.section("3. B's credential relays through A (UDP, then TLS)")
+    checks.section("3. B's credential relays through A (UDP, then TLS)")
     relay_through(ctx, a, "B", user_b, pw_b)
 
-    h.section("4. a credential minted with another secret is refused by both")
+    checks.section("4. a credential minted with another secret is refused by both")
     check_foreign_secret_refused(ctx, a)
     check_foreign_secret_refused(ctx, b)
 
-    h.section("5. shutdown")
+    checks.section("5. shutdown")
     ctx.stop_daemon(a)
     ctx.stop_daemon(b)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("multi_node", body))
+    sys.exit(runner.main("multi_node", body))

@@ -7,49 +7,50 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (checks, credentials, daemon_config, net, runner,  # noqa: E402
+                              stun_codec, tools, turn_client, turnutils)
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     d = ctx.start_daemon()
     now = int(time.time())
 
-    h.section("control: a fresh REST credential allocates")
-    user, pw = h.rest_credential(h.REST_SECRETS[1], "carol", now + 600)
-    with h.TurnClient(d.address) as c:
+    checks.section("control: a fresh REST credential allocates")
+    user, pw = credentials.rest_credential(daemon_config.REST_SECRETS[1], "carol", now + 600)
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, pw)
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
-                  f"Allocate with fresh REST credential {user!r} succeeds", h.describe(resp))
-        if resp is not None and resp.cls == h.SUCCESS:
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+                  f"Allocate with fresh REST credential {user!r} succeeds", checks.describe(resp))
+        if resp is not None and resp.cls == stun_codec.SUCCESS:
             ctx.check(resp.integrity_ok(c.key) is True, "success response has valid MESSAGE-INTEGRITY")
             rel = c.refresh(0)
-            ctx.check(rel is not None and rel.cls == h.SUCCESS, "Refresh(lifetime 0) releases it",
-                      h.describe(rel))
+            ctx.check(rel is not None and rel.cls == stun_codec.SUCCESS, "Refresh(lifetime 0) releases it",
+                      checks.describe(rel))
 
-    h.section("expired REST credentials are refused")
+    checks.section("expired REST credentials are refused")
     for age in (3600, 1):
-        user, pw = h.rest_credential(h.REST_SECRETS[1], "carol", now - age)
-        with h.TurnClient(d.address) as c:
+        user, pw = credentials.rest_credential(daemon_config.REST_SECRETS[1], "carol", now - age)
+        with turn_client.TurnClient(d.address) as c:
             resp = c.allocate(user, pw)
             ctx.check(resp is not None and resp.code() == 401,
                       f"Allocate with REST username expired {age} s ago ({user}) -> 401",
-                      h.describe(resp))
+                      checks.describe(resp))
             ctx.check(c.relayed is None, "no relayed address handed out")
 
-    h.section("REST credential minted with an unknown secret is refused")
-    user, pw = h.rest_credential("not-a-configured-secret", "carol", now + 600)
-    with h.TurnClient(d.address) as c:
+    checks.section("REST credential minted with an unknown secret is refused")
+    user, pw = credentials.rest_credential("not-a-configured-secret", "carol", now + 600)
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, pw)
         ctx.check(resp is not None and resp.code() == 401,
-                  "Allocate with a REST credential from an unknown secret -> 401", h.describe(resp))
+                  "Allocate with a REST credential from an unknown secret -> 401", checks.describe(resp))
 
-    h.section("turnutils_uclient with an expired REST credential fails")
-    user, pw = h.rest_credential(h.REST_SECRETS[0], "carol", now - 3600)
-    uclient = h.find_tool("turnutils_uclient")
-    r = ctx.tool([uclient, "-u", user, "-w", pw, "-e", h.LOOPBACK, "-r", str(d.block.peer),
+    checks.section("turnutils_uclient with an expired REST credential fails")
+    user, pw = credentials.rest_credential(daemon_config.REST_SECRETS[0], "carol", now - 3600)
+    uclient = tools.find_tool("turnutils_uclient")
+    r = ctx.tool([uclient, "-u", user, "-w", pw, "-e", net.LOOPBACK, "-r", str(d.block.peer),
                   "-p", str(d.address[1]), "-n", "5", "-m", "1", "-c", d.address[0]],
                  timeout_s=30, label="uclient-expired")
-    stats = h.parse_uclient(r.output)
+    stats = turnutils.parse_uclient(r.output)
     ctx.check(not r.timed_out, "uclient gives up within 30 s")
     ctx.check(r.rc not in (0, None), "uclient exits non-zero", f"rc={r.rc}")
     ctx.check(not stats.received, "uclient relayed nothing", f"received={stats.received}")
@@ -62,4 +63,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("rest_expired", body))
+    sys.exit(runner.main("rest_expired", body))

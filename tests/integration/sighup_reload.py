@@ -22,7 +22,9 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, credentials, daemon, daemon_config,  # noqa: E402
+                              http_client, runner, stun_codec, turn_client,
+                              turnutils)
 
 OLD_SECRET = "sighup-secret-old-0001"
 NEW_SECRET = "sighup-secret-new-0002"
@@ -31,22 +33,23 @@ K2 = {"label": "app-v2", "key": "sighup-key-two-9876543210"}
 
 
 def config(block, cert, key, secrets, api_key) -> dict:
-    auth = {"realm": h.REALM, "static_users": dict(h.STATIC_USERS), "rest_secrets": list(secrets)}
-    return h.credentials_config(block, cert, key, credentials=h.credentials_block(api_keys=[api_key]),
-                                auth=auth)
+    auth = {"realm": daemon_config.REALM, "static_users": dict(daemon_config.STATIC_USERS),
+            "rest_secrets": list(secrets)}
+    return daemon_config.credentials_config(
+        block, cert, key, credentials=daemon_config.credentials_block(api_keys=[api_key]), auth=auth)
 
 
-def rewrite(d: h.Daemon, cfg) -> None:
+def rewrite(d: daemon.Daemon, cfg) -> None:
     tmp = d.config_path + ".tmp"
     if isinstance(cfg, str):
         with open(tmp, "w") as f:
             f.write(cfg)
     else:
-        h.write_json(tmp, cfg)
+        daemon_config.write_json(tmp, cfg)
     os.replace(tmp, d.config_path)
 
 
-def sighup_and_wait(ctx: h.Context, d: h.Daemon, marker: str = "reload done",
+def sighup_and_wait(ctx: runner.Context, d: daemon.Daemon, marker: str = "reload done",
                     timeout_s: float = 5.0) -> bool:
     before = d.log_text().count(marker)
     d.proc.send_signal(signal.SIGHUP)
@@ -59,48 +62,49 @@ def sighup_and_wait(ctx: h.Context, d: h.Daemon, marker: str = "reload done",
 
 
 def mint(ctx, d, cacert, api_key, what):
-    r = h.curl(h.https_url(d, "/turn-credentials"), cacert=cacert, headers=[h.bearer(api_key["key"])])
+    r = http_client.curl(http_client.https_url(d, "/turn-credentials"), cacert=cacert,
+                         headers=[credentials.bearer(api_key["key"])])
     print(f"    -> {r.describe()[:140]}")
     body = r.json() or {}
     return r, body.get("username"), body.get("password")
 
 
 def allocate(d, user, pw):
-    with h.TurnClient(d.address) as c:
+    with turn_client.TurnClient(d.address) as c:
         resp = c.allocate(user, pw)
-        if resp is not None and resp.cls == h.SUCCESS:
+        if resp is not None and resp.cls == stun_codec.SUCCESS:
             c.refresh(0)
         return resp
 
 
-def body(ctx: h.Context) -> None:
-    cert_a, key_a = h.make_cert(ctx.workdir, "cert-a", "turnpike-it-old")
-    cert_b, key_b = h.make_cert(ctx.workdir, "cert-b", "turnpike-it-new")
-    fp_a, fp_b = h.cert_file_sha256(cert_a), h.cert_file_sha256(cert_b)
+def body(ctx: runner.Context) -> None:
+    cert_a, key_a = certs.make_cert(ctx.workdir, "cert-a", "turnpike-it-old")
+    cert_b, key_b = certs.make_cert(ctx.workdir, "cert-b", "turnpike-it-new")
+    fp_a, fp_b = certs.cert_file_sha256(cert_a), certs.cert_file_sha256(cert_b)
     ctx.require(fp_a != fp_b, "the two test certificates differ", fp_a)
     print(f"  certificate A sha256 {fp_a}\n  certificate B sha256 {fp_b}")
     d = ctx.start_daemon(lambda b: config(b, cert_a, key_a, [OLD_SECRET], K1))
 
-    h.section("1. before the reload")
-    seen = h.server_cert_sha256(d.tls_address)
+    checks.section("1. before the reload")
+    seen = certs.server_cert_sha256(d.tls_address)
     ctx.check(seen == fp_a, "a new TLS connection sees certificate A", seen)
     now = int(time.time())
     r, u1, p1 = mint(ctx, d, cert_a, K1, "K1")
     ctx.require(r.status == 200, "K1 -> 200 (curl verifies the server with certificate A)",
                 r.describe())
-    h.check_rest_credential(ctx, "K1 credential", u1, p1, OLD_SECRET, K1["label"], now, 86400)
+    credentials.check_rest_credential(ctx, "K1 credential", u1, p1, OLD_SECRET, K1["label"], now, 86400)
 
-    h.section("2. a long uclient run over TLS, SIGHUP in the middle")
-    h.ensure_peer(ctx, d)
+    checks.section("2. a long uclient run over TLS, SIGHUP in the middle")
+    turnutils.ensure_peer(ctx, d)
     n, m = 400, 2
     run: dict = {}
 
     def long_run():
         run["start"] = time.monotonic()
         try:
-            run["stats"] = h.uclient_run(ctx, d, "tls-across-sighup", ["-u", u1, "-w", p1],
-                                         transport_args=["-t", "-S", "-z", "20"], n=n, m=m,
-                                         timeout_s=60, port=d.tls_address[1])
+            run["stats"] = turnutils.uclient_run(ctx, d, "tls-across-sighup", ["-u", u1, "-w", p1],
+                                                 transport_args=["-t", "-S", "-z", "20"], n=n, m=m,
+                                                 timeout_s=60, port=d.tls_address[1])
         except Exception as e:  # recorded below
             run["error"] = f"{type(e).__name__}: {e}"
         run["end"] = time.monotonic()
@@ -117,16 +121,16 @@ def body(ctx: h.Context) -> None:
               f"reload took {time.monotonic() - sighup_at:.2f} s")
     ctx.check(d.alive(), "daemon alive after SIGHUP", d.death_note())
 
-    h.section("3. after the reload (uclient still running)")
+    checks.section("3. after the reload (uclient still running)")
     # Worker threads take the reloaded state between two packets: allow them a moment (bounded),
     # then every new connection, whichever worker accepts it, must present B.
     deadline = time.monotonic() + 3
-    seen = h.server_cert_sha256(d.tls_address)
+    seen = certs.server_cert_sha256(d.tls_address)
     while seen != fp_b and time.monotonic() < deadline:
         time.sleep(0.05)
-        seen = h.server_cert_sha256(d.tls_address)
+        seen = certs.server_cert_sha256(d.tls_address)
     time.sleep(0.2)
-    seen_all = {h.server_cert_sha256(d.tls_address) for _ in range(6)}
+    seen_all = {certs.server_cert_sha256(d.tls_address) for _ in range(6)}
     ctx.check(seen == fp_b and seen_all == {fp_b},
               "new TLS connections see certificate B (fingerprint; 6 more connections too)",
               f"saw {sorted(seen_all | {seen})}, A is {fp_a}")
@@ -140,17 +144,17 @@ def body(ctx: h.Context) -> None:
     ctx.check(r.status == 200, "the new API key K2 -> 200 (verified with certificate B)",
               r.describe())
     if r.status == 200:
-        h.check_rest_credential(ctx, "K2 credential", u2, p2, NEW_SECRET, K2["label"], now, 86400)
-        ctx.check(p2 != h.rest_password(OLD_SECRET, u2), "... and it is not the OLD secret's HMAC")
+        credentials.check_rest_credential(ctx, "K2 credential", u2, p2, NEW_SECRET, K2["label"], now, 86400)
+        ctx.check(p2 != credentials.rest_password(OLD_SECRET, u2), "... and it is not the OLD secret's HMAC")
         resp = allocate(d, u2, p2)
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
-                  "Allocate with the NEW-secret credential -> success", h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+                  "Allocate with the NEW-secret credential -> success", checks.describe(resp))
     resp = allocate(d, u1, p1)
-    ctx.check(resp is not None and resp.cls == h.SUCCESS,
+    ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
               "Allocate with the OLD-secret credential (OLD is still listed) -> success",
-              h.describe(resp))
+              checks.describe(resp))
 
-    h.section("4. the uclient run across the reload")
+    checks.section("4. the uclient run across the reload")
     t.join(70)
     ctx.check(not t.is_alive(), "uclient thread finished")
     ctx.check("error" not in run, "uclient run raised nothing", run.get("error", ""))
@@ -162,7 +166,7 @@ def body(ctx: h.Context) -> None:
         print(f"  uclient ran {run['end'] - run['start']:.1f} s; SIGHUP at "
               f"+{sighup_at - run['start']:.1f} s")
 
-    h.section("5. second reload: OLD removed")
+    checks.section("5. second reload: OLD removed")
     rewrite(d, config(d.block, cert_b, key_b, [NEW_SECRET], K2))
     ctx.check(sighup_and_wait(ctx, d), "second reload done")
     deadline = time.monotonic() + 3  # workers apply the reload between packets: a bounded wait
@@ -171,23 +175,23 @@ def body(ctx: h.Context) -> None:
         time.sleep(0.1)
         resp = allocate(d, u1, p1)
     ctx.check(resp is not None and resp.code() == 401,
-              "Allocate with the OLD-secret credential -> 401 now", h.describe(resp))
+              "Allocate with the OLD-secret credential -> 401 now", checks.describe(resp))
     if u2 is not None:
         resp = allocate(d, u2, p2)
-        ctx.check(resp is not None and resp.cls == h.SUCCESS,
-                  "the NEW-secret credential still allocates", h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS,
+                  "the NEW-secret credential still allocates", checks.describe(resp))
 
-    h.section("6. a reload with a broken file keeps the running configuration")
+    checks.section("6. a reload with a broken file keeps the running configuration")
     rewrite(d, '{"relay": {"address": "127.0.0.1"}, "auth": ')
     ctx.check(sighup_and_wait(ctx, d, marker="reload failed"), "daemon logs \"reload failed\"")
     ctx.check(d.alive(), "daemon still running", d.death_note())
     r, _, _ = mint(ctx, d, cert_b, K2, "K2 after failed reload")
     ctx.check(r.status == 200, "K2 still -> 200 after the failed reload", r.describe())
-    seen = h.server_cert_sha256(d.tls_address)
+    seen = certs.server_cert_sha256(d.tls_address)
     ctx.check(seen == fp_b, "still certificate B", seen)
 
     ctx.stop_daemon(d)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("sighup_reload", body))
+    sys.exit(runner.main("sighup_reload", body))

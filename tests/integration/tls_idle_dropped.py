@@ -16,7 +16,8 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import (certs, checks, daemon_config, runner, streams,  # noqa: E402
+                              stun_codec, turn_client)
 
 TIMEOUT_S = 2
 EARLIEST_S = 1.5  # the server must not close before (about) the timeout...
@@ -24,28 +25,28 @@ LATEST_S = 4.5    # ...and must have closed by then
 WAIT_S = 8.0      # how long we wait at most
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda b: h.stream_config(b, cert=cert, key=key,
-                                                   handshake_timeout=TIMEOUT_S))
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda b: daemon_config.stream_config(b, cert=cert, key=key,
+                                                               handshake_timeout=TIMEOUT_S))
 
     def tls_raw():
-        return h.connect_stream(d.tls_address)
+        return streams.connect_stream(d.tls_address)
 
     def tls_handshaken():
-        return h.connect_stream(d.tls_address, tls=True)
+        return streams.connect_stream(d.tls_address, tls=True)
 
     def tcp_raw():
-        return h.connect_stream(d.tcp_address)
+        return streams.connect_stream(d.tcp_address)
 
     def tcp_partial():
-        s = h.connect_stream(d.tcp_address)
-        s.sendall(h.build_message(h.make_type(h.BINDING, h.REQUEST))[:10])
+        s = streams.connect_stream(d.tcp_address)
+        s.sendall(stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST))[:10])
         return s
 
     def tls_partial():
-        s = h.connect_stream(d.tls_address, tls=True)
-        s.sendall(h.build_message(h.make_type(h.BINDING, h.REQUEST))[:12])
+        s = streams.connect_stream(d.tls_address, tls=True)
+        s.sendall(stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST))[:12])
         return s
 
     cases = [("TLS port, TCP connect only (no ClientHello)", tls_raw),
@@ -54,7 +55,7 @@ def body(ctx: h.Context) -> None:
              ("TCP port, 10 bytes of a Binding request", tcp_partial),
              ("TLS port, 12 bytes of a Binding request inside TLS", tls_partial)]
 
-    h.section(f"idle connections with handshake_timeout {TIMEOUT_S} s (run concurrently)")
+    checks.section(f"idle connections with handshake_timeout {TIMEOUT_S} s (run concurrently)")
     results: dict = {}
 
     def run_case(label, opener):
@@ -65,7 +66,7 @@ def body(ctx: h.Context) -> None:
             results[label] = ("connect failed", f"{type(e).__name__}: {e}", None)
             return
         try:
-            waited, how = h.wait_peer_close(s, WAIT_S - (time.monotonic() - start))
+            waited, how = streams.wait_peer_close(s, WAIT_S - (time.monotonic() - start))
             results[label] = ("done", how, None if waited is None else time.monotonic() - start)
         finally:
             s.close()
@@ -87,25 +88,25 @@ def body(ctx: h.Context) -> None:
         ctx.check(after is None or after >= EARLIEST_S,
                   f"{label}: ... but not before {EARLIEST_S} s", shown)
 
-    h.section("control: a connection that delivered a message outlives the timeout")
-    with h.StreamTurnClient(d.tcp_address) as c:
+    checks.section("control: a connection that delivered a message outlives the timeout")
+    with turn_client.StreamTurnClient(d.tcp_address) as c:
         resp = c.binding()
-        ctx.check(resp is not None and resp.cls == h.SUCCESS, "Binding over TCP answered",
-                  h.describe(resp))
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "Binding over TCP answered",
+                  checks.describe(resp))
         waited, how = c.wait_closed(TIMEOUT_S + 1.5)
         ctx.check(waited is None, f"still open {TIMEOUT_S + 1.5:.1f} s later",
                   f"{how} after {waited}")
         if waited is None:
             resp = c.binding()
-            ctx.check(resp is not None and resp.cls == h.SUCCESS, "and still answers a Binding",
-                      h.describe(resp))
+            ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS, "and still answers a Binding",
+                      checks.describe(resp))
 
-    h.section("the daemon still serves a TLS allocation")
+    checks.section("the daemon still serves a TLS allocation")
     ctx.check(d.alive(), "daemon alive after the idle connections", d.death_note())
-    with h.StreamTurnClient(d.tls_address, tls=True) as c:
-        resp = c.allocate("alice", h.STATIC_USERS["alice"])
-        ctx.check(resp is not None and resp.cls == h.SUCCESS and c.relayed is not None,
-                  "Allocate over TLS -> success with a relayed address", h.describe(resp))
+    with turn_client.StreamTurnClient(d.tls_address, tls=True) as c:
+        resp = c.allocate("alice", daemon_config.STATIC_USERS["alice"])
+        ctx.check(resp is not None and resp.cls == stun_codec.SUCCESS and c.relayed is not None,
+                  "Allocate over TLS -> success with a relayed address", checks.describe(resp))
         ctx.check(c.sock.version() in ("TLSv1.2", "TLSv1.3"), "negotiated TLS 1.2 or 1.3",
                   str(c.sock.version()))
     log = d.log_text()
@@ -115,4 +116,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("tls_idle_dropped", body))
+    sys.exit(runner.main("tls_idle_dropped", body))

@@ -10,22 +10,22 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, credentials, daemon_config, runner, turnutils  # noqa: E402
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     d = ctx.start_daemon()
 
-    h.section("uclient -W (uclient computes the REST credential)")
-    h.uclient_run(ctx, d, "rest-W", ["-u", "restuser", "-W", h.REST_SECRETS[1], "-C", ":"])
+    checks.section("uclient -W (uclient computes the REST credential)")
+    turnutils.uclient_run(ctx, d, "rest-W", ["-u", "restuser", "-W", daemon_config.REST_SECRETS[1], "-C", ":"])
 
-    h.section("uclient -u/-w with a REST credential computed in Python")
-    username, password = h.rest_credential(h.REST_SECRETS[0], "bob", int(time.time()) + 3600)
+    checks.section("uclient -u/-w with a REST credential computed in Python")
+    username, password = credentials.rest_credential(daemon_config.REST_SECRETS[0], "bob", int(time.time()) + 3600)
     print(f"  username={username} password={password}")
-    h.uclient_run(ctx, d, "rest-uw", ["-u", username, "-w", password])
+    turnutils.uclient_run(ctx, d, "rest-uw", ["-u", username, "-w", password])
 
     ctx.stop_daemon(d)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("uclient_rest", body))
+    sys.exit(runner.main("uclient_rest", body))

@@ -5,15 +5,15 @@ x 100 packets of 120 bytes) -> turnpiked -> turnutils_peer echo -> back. Expects
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, daemon_config, runner, turnutils  # noqa: E402
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     d = ctx.start_daemon()
-    h.section("uclient, static user, channels")
-    h.uclient_run(ctx, d, "static-channel", ["-u", "alice", "-w", h.STATIC_USERS["alice"]])
+    checks.section("uclient, static user, channels")
+    turnutils.uclient_run(ctx, d, "static-channel", ["-u", "alice", "-w", daemon_config.STATIC_USERS["alice"]])
     ctx.stop_daemon(d)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("uclient_static_channel", body))
+    sys.exit(runner.main("uclient_static_channel", body))

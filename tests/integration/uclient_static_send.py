@@ -5,16 +5,16 @@
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, daemon_config, runner, turnutils  # noqa: E402
 
 
-def body(ctx: h.Context) -> None:
+def body(ctx: runner.Context) -> None:
     d = ctx.start_daemon()
-    h.section("uclient, static user, Send/Data indications")
-    h.uclient_run(ctx, d, "static-send", ["-u", "alice", "-w", h.STATIC_USERS["alice"]],
-                  send_method=True)
+    checks.section("uclient, static user, Send/Data indications")
+    turnutils.uclient_run(ctx, d, "static-send", ["-u", "alice", "-w", daemon_config.STATIC_USERS["alice"]],
+                          send_method=True)
     ctx.stop_daemon(d)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("uclient_static_send", body))
+    sys.exit(runner.main("uclient_static_send", body))

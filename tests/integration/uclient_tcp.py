@@ -8,26 +8,26 @@ padding. Expects 0 loss in all three."""
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import checks, daemon_config, runner, turnutils  # noqa: E402
 
 
-def body(ctx: h.Context) -> None:
-    d = ctx.start_daemon(h.stream_config)
-    cred = ["-u", "alice", "-w", h.STATIC_USERS["alice"]]
+def body(ctx: runner.Context) -> None:
+    d = ctx.start_daemon(daemon_config.stream_config)
+    cred = ["-u", "alice", "-w", daemon_config.STATIC_USERS["alice"]]
     tcp_port = d.tcp_address[1]
 
-    h.section("uclient -t, static user, channels")
-    h.uclient_run(ctx, d, "tcp-channel", cred, transport_args=["-t"], port=tcp_port)
+    checks.section("uclient -t, static user, channels")
+    turnutils.uclient_run(ctx, d, "tcp-channel", cred, transport_args=["-t"], port=tcp_port)
 
-    h.section("uclient -t -s, static user, Send/Data indications")
-    h.uclient_run(ctx, d, "tcp-send", cred, send_method=True, transport_args=["-t"], port=tcp_port)
+    checks.section("uclient -t -s, static user, Send/Data indications")
+    turnutils.uclient_run(ctx, d, "tcp-send", cred, send_method=True, transport_args=["-t"], port=tcp_port)
 
-    h.section("uclient -t, channels, 121-byte packets (ChannelData padding on the stream)")
-    h.uclient_run(ctx, d, "tcp-channel-odd", cred, length=121, transport_args=["-t"],
-                  port=tcp_port)
+    checks.section("uclient -t, channels, 121-byte packets (ChannelData padding on the stream)")
+    turnutils.uclient_run(ctx, d, "tcp-channel-odd", cred, length=121, transport_args=["-t"],
+                          port=tcp_port)
 
     ctx.stop_daemon(d)
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("uclient_tcp", body))
+    sys.exit(runner.main("uclient_tcp", body))

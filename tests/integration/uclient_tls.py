@@ -11,25 +11,25 @@ Expects 0 loss in all three."""
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-import harness as h  # noqa: E402
+from turnpike_harness import certs, checks, daemon_config, runner, turnutils  # noqa: E402
 
 
-def body(ctx: h.Context) -> None:
-    cert, key = h.make_self_signed_cert(ctx.workdir)
-    d = ctx.start_daemon(lambda block: h.stream_config(block, cert=cert, key=key))
+def body(ctx: runner.Context) -> None:
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    d = ctx.start_daemon(lambda block: daemon_config.stream_config(block, cert=cert, key=key))
     tls = ["-t", "-S"]
     tls_port = d.tls_address[1]
-    cred = ["-u", "alice", "-w", h.STATIC_USERS["alice"]]
+    cred = ["-u", "alice", "-w", daemon_config.STATIC_USERS["alice"]]
 
-    h.section("uclient -t -S (TLS), static user, channels")
-    h.uclient_run(ctx, d, "tls-channel", cred, transport_args=tls, port=tls_port)
+    checks.section("uclient -t -S (TLS), static user, channels")
+    turnutils.uclient_run(ctx, d, "tls-channel", cred, transport_args=tls, port=tls_port)
 
-    h.section("uclient -t -S (TLS), static user, Send/Data indications")
-    h.uclient_run(ctx, d, "tls-send", cred, send_method=True, transport_args=tls, port=tls_port)
+    checks.section("uclient -t -S (TLS), static user, Send/Data indications")
+    turnutils.uclient_run(ctx, d, "tls-send", cred, send_method=True, transport_args=tls, port=tls_port)
 
-    h.section("uclient -t -S (TLS), REST credentials (-W), channels")
-    h.uclient_run(ctx, d, "tls-rest-W", ["-u", "restuser", "-W", h.REST_SECRETS[0], "-C", ":"],
-                  transport_args=tls, port=tls_port)
+    checks.section("uclient -t -S (TLS), REST credentials (-W), channels")
+    turnutils.uclient_run(ctx, d, "tls-rest-W", ["-u", "restuser", "-W", daemon_config.REST_SECRETS[0], "-C", ":"],
+                          transport_args=tls, port=tls_port)
 
     # uclient picks one of its TLS contexts at random per connection, TLS 1.0 and 1.1 among
     # them; turnpiked refuses those ("unsupported protocol") and uclient retries. Any other TLS
@@ -44,4 +44,4 @@ def body(ctx: h.Context) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(h.main("uclient_tls", body))
+    sys.exit(runner.main("uclient_tls", body))
