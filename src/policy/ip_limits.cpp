@@ -29,30 +29,6 @@ uint64_t source_key(const IpAddress& address) noexcept {
   return key;
 }
 
-uint64_t RateBucket::available_milli(Millis now, uint64_t rate_per_s,
-                                     uint64_t burst) const noexcept {
-  const uint64_t capacity = burst * 1000;
-  if (!started_) return capacity;
-  uint64_t milli = std::min(milli_, capacity);
-  if (now > last_ && rate_per_s > 0) {
-    // `rate_per_s` units per second are `rate_per_s` thousandths per millisecond.
-    const auto elapsed = static_cast<uint64_t>(now - last_);
-    const uint64_t room = capacity - milli;
-    milli = elapsed >= room / rate_per_s + 1 ? capacity : milli + elapsed * rate_per_s;
-  }
-  return std::min(milli, capacity);
-}
-
-bool RateBucket::try_take(uint64_t cost, Millis now, uint64_t rate_per_s, uint64_t burst) noexcept {
-  milli_ = available_milli(now, rate_per_s, burst);
-  if (!started_ || now > last_) last_ = now;
-  started_ = true;
-  const uint64_t need = cost * 1000;
-  if (milli_ < need) return false;
-  milli_ -= need;
-  return true;
-}
-
 IpRateLimiter::IpRateLimiter(uint32_t rate_per_s, uint32_t burst, size_t slots, uint64_t seed)
     : seed_(seed), rate_(rate_per_s), burst_(std::max<uint32_t>(burst, 1)) {
   if (rate_ == 0) return;  // disabled: no table at all

@@ -1,7 +1,5 @@
 // Abuse limits keyed by source address, with integer math and the caller's clock (no wall clock,
 // no allocation per packet):
-//   RateBucket         a token bucket of a few bytes whose rate and size the caller passes in, so
-//                      one lives in every allocation (relay bandwidth) at little cost;
 //   IpRateLimiter      one RateBucket per source address in a fixed-size open-addressing table
 //                      (unauthenticated STUN requests): it never grows, whatever the traffic;
 //   ConnectionCounter  open TCP/TLS connections, in total and per source address.
@@ -15,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "turnpike/policy/rate_limiter.h"
 #include "turnpike/util/socket_address.h"
 #include "turnpike/util/time.h"
 
@@ -22,22 +21,6 @@ namespace turnpike::policy {
 
 // The key a source address is limited under: the IPv4 address, or the IPv6 /64 prefix.
 uint64_t source_key(const IpAddress& ip) noexcept;
-
-// A token bucket in thousandths of a unit (integer: exact, no drift). `rate_per_s` units are added
-// per second up to `burst` units; a new bucket starts full.
-class RateBucket {
- public:
-  // Takes `cost` units when that many are available; false (nothing taken) otherwise.
-  bool try_take(uint64_t cost, Millis now, uint64_t rate_per_s, uint64_t burst) noexcept;
-  // Thousandths of a unit available at `now` (nothing is taken).
-  [[nodiscard]] uint64_t available_milli(Millis now, uint64_t rate_per_s,
-                                         uint64_t burst) const noexcept;
-
- private:
-  uint64_t milli_ = 0;
-  Millis last_ = 0;
-  bool started_ = false;
-};
 
 class IpRateLimiter {
  public:
