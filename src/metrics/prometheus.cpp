@@ -1,7 +1,7 @@
 #include "turnpike/metrics/prometheus.h"
 
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 
 namespace turnpike::metrics {
 
@@ -52,14 +52,22 @@ void PrometheusWriter::sample(std::string_view name, uint64_t value,
 void PrometheusWriter::sample(std::string_view name, double value, std::initializer_list<Label> l) {
   out_.append(name);
   labels(l);
-  char buf[64];
+  out_.push_back(' ');
   if (std::isfinite(value)) {
-    std::snprintf(buf, sizeof buf, " %.17g\n", value);
+    char buf[64];
+    const auto [end, error] =
+        std::to_chars(buf, buf + sizeof buf, value, std::chars_format::general, 17);
+    out_.append(buf, error == std::errc{} ? end : buf);
   } else {
-    std::snprintf(buf, sizeof buf, " %s\n",
-                  std::isnan(value) ? "NaN" : (value > 0 ? "+Inf" : "-Inf"));
+    out_.append(std::isnan(value) ? "NaN" : (value > 0 ? "+Inf" : "-Inf"));
   }
-  out_.append(buf);
+  out_.push_back('\n');
+}
+
+void PrometheusWriter::sample_with_labels(std::string_view name, std::string_view labels,
+                                          uint64_t value) {
+  out_.append(name).append("{").append(labels).append("} ");
+  out_.append(std::to_string(value)).append("\n");
 }
 
 }  // namespace turnpike::metrics

@@ -88,50 +88,49 @@ void UdpSendBatch::flush() noexcept {
   arena_used_ = 0;
 }
 
-void UdpSendBatch::send_group(size_t first, size_t last) noexcept {
-  // One mmsghdr per datagram, or per run of datagrams with one destination and one size (the
-  // last of a run may be shorter) when GSO is on: the kernel cuts that message into datagrams.
-  // Left uninitialised: only the first n are used, each written in full below (a flush of many
-  // small groups must not clear 6 KiB per group).
-  std::array<mmsghdr, kCapacity> messages;
-  std::array<iovec, kCapacity> iovecs;
-  // One control buffer per message: UDP_SEGMENT carries a uint16_t segment size.
-  struct alignas(cmsghdr) Control {
-    uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
-  };
-  std::array<Control, kCapacity> controls;
-  std::array<uint16_t, kCapacity> segments;  // datagrams per message
+// How many datagrams from grouped_[i] on can leave as one GSO message: same destination, same
+// size (the last of a run may be shorter), at most kMaxGsoSegments and kMaxGsoBytes.
+size_t UdpSendBatch::gso_run(size_t i, size_t last) const noexcept {
+  const Entry& head = grouped_[i];
+  if (!gso_enabled_ || head.length == 0 || head.length > gso_max_segment_) return 1;
+  size_t run = 1;
+  size_t bytes = head.length;
+  while (i + run < last && run < kMaxGsoSegments) {
+    const Entry& next = grouped_[i + run];
+    if (next.length == 0 || next.length > head.length || !same_destination(head, next) ||
+        bytes + next.length > kMaxGsoBytes) {
+      break;
+    }
+    bytes += next.length;
+    ++run;
+    if (next.length < head.length) break;  // a shorter segment ends the run
+  }
+  return run;
+}
+
+// One mmsghdr per datagram, or per run of datagrams with one destination and one size when GSO is
+// on: the kernel cuts that message into datagrams. The arrays are left uninitialised: only the
+// first n are used, each written in full here (a flush of many small groups must not clear 6 KiB
+// per group).
+size_t UdpSendBatch::build_messages(size_t first, size_t last) noexcept {
   size_t n = 0;
   for (size_t i = first; i < last;) {
     const Entry& head = grouped_[i];
-    size_t run = 1;
-    size_t bytes = head.length;
-    if (gso_enabled_ && head.length > 0 && head.length <= gso_max_segment_) {
-      while (i + run < last && run < kMaxGsoSegments) {
-        const Entry& next = grouped_[i + run];
-        if (next.length == 0 || next.length > head.length || !same_destination(head, next) ||
-            bytes + next.length > kMaxGsoBytes) {
-          break;
-        }
-        bytes += next.length;
-        ++run;
-        if (next.length < head.length) break;  // a shorter segment ends the run
-      }
-    }
-    mmsghdr& m = messages[n];
+    const size_t run = gso_run(i, last);
+    mmsghdr& m = out_.messages[n];
     m = mmsghdr{};
     m.msg_hdr.msg_name = const_cast<sockaddr_in6*>(&head.address);
     m.msg_hdr.msg_namelen = head.address_length;
-    m.msg_hdr.msg_iov = &iovecs[i - first];
+    m.msg_hdr.msg_iov = &out_.iovecs[i - first];
     m.msg_hdr.msg_iovlen = run;
     for (size_t k = 0; k < run; ++k) {
       const Entry& e = grouped_[i + k];
-      iovecs[i - first + k] = iovec{const_cast<uint8_t*>(e.data), e.length};
+      out_.iovecs[i - first + k] = iovec{const_cast<uint8_t*>(e.data), e.length};
     }
-    if (run > 1) {
-      controls[n] = Control{};
-      m.msg_hdr.msg_control = controls[n].bytes;
-      m.msg_hdr.msg_controllen = sizeof controls[n].bytes;
+    if (run > 1) {  // UDP_SEGMENT carries the segment size
+      out_.controls[n] = Control{};
+      m.msg_hdr.msg_control = out_.controls[n].bytes;
+      m.msg_hdr.msg_controllen = sizeof out_.controls[n].bytes;
       cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
       c->cmsg_level = SOL_UDP;
       c->cmsg_type = UDP_SEGMENT;
@@ -139,43 +138,52 @@ void UdpSendBatch::send_group(size_t first, size_t last) noexcept {
       const auto size = static_cast<uint16_t>(head.length);
       std::memcpy(CMSG_DATA(c), &size, sizeof size);
     }
-    segments[n] = static_cast<uint16_t>(run);
+    out_.segments[n] = static_cast<uint16_t>(run);
     ++n;
     i += run;
   }
+  return n;
+}
 
+void UdpSendBatch::send_group(size_t first, size_t last) noexcept {
+  const size_t n = build_messages(first, last);
   const int fd = grouped_[first].fd;
   size_t done = 0;
   while (done < n) {
-    const int sent = sendmmsg(fd, &messages[done], static_cast<unsigned>(n - done), 0);
+    const int sent = sendmmsg(fd, &out_.messages[done], static_cast<unsigned>(n - done), 0);
     ++stats_.syscalls;
     if (sent > 0) {
       for (size_t k = done; k < done + static_cast<size_t>(sent); ++k) {
-        stats_.datagrams += segments[k];
-        if (segments[k] > 1) ++stats_.gso_messages;
+        stats_.datagrams += out_.segments[k];
+        if (out_.segments[k] > 1) ++stats_.gso_messages;
       }
       done += static_cast<size_t>(sent);
       continue;
     }
     const int error = errno;
     if (error == EINTR) continue;
-    // messages[done] failed. A segmented message the kernel refuses: its datagrams go one by one.
-    // EINVAL is about this segment size (larger than the route's MTU allows): segments of that
-    // size are not merged again. Other refusals (no GSO support, EIO: no checksum offload) turn
-    // GSO off for this batch for good.
-    if (segments[done] > 1 && gso_refused(error)) {
-      if (error == EINVAL) {
-        gso_max_segment_ = messages[done].msg_hdr.msg_iov[0].iov_len - 1;
-      } else {
-        gso_enabled_ = false;
-      }
-      const auto* iov = messages[done].msg_hdr.msg_iov;
-      const size_t offset = static_cast<size_t>(iov - iovecs.data());
-      send_one_by_one(first + offset, first + offset + segments[done]);
-    } else {
-      stats_.errors += segments[done];  // full buffer (EAGAIN), unreachable...: dropped
-    }
+    message_refused(first, done, error);
     ++done;
+  }
+}
+
+// out_.messages[index] failed. A segmented message the kernel refuses: its datagrams go one by
+// one. EINVAL is about this segment size (larger than the route's MTU allows): segments of that
+// size are not merged again. Other refusals (no GSO support, EIO: no checksum offload) turn GSO
+// off for this batch for good.
+void UdpSendBatch::message_refused(size_t first, size_t index, int error) noexcept {
+  const uint16_t segments = out_.segments[index];
+  if (segments > 1 && gso_refused(error)) {
+    const iovec* iov = out_.messages[index].msg_hdr.msg_iov;
+    if (error == EINVAL) {
+      gso_max_segment_ = iov[0].iov_len - 1;
+    } else {
+      gso_enabled_ = false;
+    }
+    const auto offset = static_cast<size_t>(iov - out_.iovecs.data());
+    send_one_by_one(first + offset, first + offset + segments);
+  } else {
+    stats_.errors += segments;  // full buffer (EAGAIN), unreachable...: dropped
   }
 }
 

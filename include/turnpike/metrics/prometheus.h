@@ -19,6 +19,8 @@ class PrometheusWriter {
   void family(std::string_view name, std::string_view type, std::string_view help);
   void sample(std::string_view name, double value, std::initializer_list<Label> labels = {});
   void sample(std::string_view name, uint64_t value, std::initializer_list<Label> labels = {});
+  // A sample whose labels are already written (`a="x",b="y"`: fixed sets declared in code).
+  void sample_with_labels(std::string_view name, std::string_view labels, uint64_t value);
   [[nodiscard]] const std::string& text() const noexcept { return out_; }
 
  private:

@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <cstddef>
@@ -70,8 +71,23 @@ class UdpSendBatch {
   };
   // Sends entries [first, last) of one socket (already grouped, in queue order).
   void send_group(size_t first, size_t last) noexcept;
+  [[nodiscard]] size_t gso_run(size_t i, size_t last) const noexcept;
+  size_t build_messages(size_t first, size_t last) noexcept;  // into out_; returns how many
+  void message_refused(size_t first, size_t index, int error) noexcept;
   void send_one_by_one(size_t first, size_t last) noexcept;
   [[nodiscard]] bool same_destination(const Entry& a, const Entry& b) const noexcept;
+
+  // One control buffer per message: UDP_SEGMENT carries a uint16_t segment size.
+  struct alignas(cmsghdr) Control {
+    uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  // The messages of one sendmmsg call (rewritten per group; never cleared as a whole).
+  struct Outgoing {
+    std::array<mmsghdr, kCapacity> messages;
+    std::array<iovec, kCapacity> iovecs;
+    std::array<Control, kCapacity> controls;
+    std::array<uint16_t, kCapacity> segments;  // datagrams per message
+  };
 
   std::array<Entry, kCapacity> entries_{};
   std::array<Entry, kCapacity> grouped_{};
@@ -83,6 +99,7 @@ class UdpSendBatch {
   bool gso_enabled_ = true;
   size_t gso_max_segment_ = 65535;  // lowered when the kernel refuses a segment size (EINVAL)
   UdpSendStats stats_;
+  Outgoing out_;
 };
 
 }  // namespace turnpike::net
