@@ -134,7 +134,7 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
     : loop_(loop),
       setup_(std::move(setup)),
       server_(with_own_listeners(setup_),
-              turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this}),
+              turn::Dependencies{credentials, nonces, peer_filter, *this, *this, *this, *this}),
       own_ports_(setup_.ports != nullptr ? nullptr
                                          : std::make_unique<SharedRelayPorts>(
                                                setup_.relay_port_min, setup_.relay_port_max,
@@ -606,15 +606,19 @@ void Worker::close(turn::AllocationId owner) {
   close_socket(s);  // the port returns to the pool when the socket is really closed
 }
 
-void Worker::release_reservation(Family, uint16_t port) { ports_.release_reservation(port); }
+// ---- turn::ReservationRegistry: the tokens live in the pool shared by every worker ----
 
-void Worker::share_reservation(uint64_t token, Family family, uint16_t port) {
-  ports_.share(token, family, port);
+void Worker::hold(uint64_t token, const turn::Reservation& r) {
+  ports_.share(token, r.family, r.port);
 }
 
-std::optional<std::pair<Family, uint16_t>> Worker::take_shared_reservation(uint64_t token) {
-  return ports_.take(token);
+std::optional<turn::Reservation> Worker::take(uint64_t token) {
+  const auto held = ports_.take(token);
+  if (!held) return std::nullopt;
+  return turn::Reservation{held->first, held->second};
 }
+
+void Worker::release(uint64_t, const turn::Reservation& r) { ports_.release_reservation(r.port); }
 
 // ---- turn::Observer: logs, rate-limited so a flood cannot fill the disk ----
 

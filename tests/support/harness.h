@@ -70,7 +70,7 @@ class Harness {
         filter(options.allow, {}),
         relays(options.relay_ipv4, options.relay_ipv6),
         server(options.config,
-               turn::Dependencies{credentials, nonces, filter, relays, outbox, observer}) {
+               turn::Dependencies{credentials, nonces, filter, relays, relays, outbox, observer}) {
     credentials.add_static_user(std::string(kAlice), Secret(std::string(kAlicePassword)));
     credentials.add_static_user(std::string(kBob), Secret(std::string(kBobPassword)));
     credentials.set_rest_secrets(

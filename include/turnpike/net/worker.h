@@ -1,5 +1,6 @@
 // One libuv loop with its turn::Server: the client listeners, the relay sockets and the expiry
-// timer. It is the server's Outbox, RelayAllocator and Observer; nothing here decides protocol.
+// timer. It is the server's Outbox, RelayAllocator, ReservationRegistry and Observer; nothing here
+// decides protocol.
 #pragma once
 
 #include <uv.h>
@@ -101,6 +102,7 @@ struct StreamListener;  // defined in worker.cpp
 
 class Worker final : public turn::Outbox,
                      public turn::RelayAllocator,
+                     public turn::ReservationRegistry,
                      public turn::Observer,
                      public http::MetricsSource {
  public:
@@ -135,9 +137,10 @@ class Worker final : public turn::Outbox,
   std::optional<SocketAddress> open(turn::AllocationId owner,
                                     const turn::RelayRequest& request) override;
   void close(turn::AllocationId owner) override;
-  void release_reservation(Family family, uint16_t port) override;
-  void share_reservation(uint64_t token, Family family, uint16_t port) override;
-  std::optional<std::pair<Family, uint16_t>> take_shared_reservation(uint64_t token) override;
+  // turn::ReservationRegistry (over ports_, the registry shared by every worker)
+  void hold(uint64_t token, const turn::Reservation& reservation) override;
+  std::optional<turn::Reservation> take(uint64_t token) override;
+  void release(uint64_t token, const turn::Reservation& reservation) override;
   // turn::Observer
   void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
                              std::string_view username) override;
