@@ -36,6 +36,7 @@ struct Server::AllocateAsk {
   RelayRequest relay;
   bool additional_family_refused = false;  // ADDITIONAL-ADDRESS-FAMILY: 440 for the IPv6 part
   std::optional<uint64_t> token;           // step 5: the RESERVATION-TOKEN redeemed (taken)
+  std::optional<uint32_t> lifetime_s;      // LIFETIME, if any (§7.2: min(requested, maximum))
 };
 
 void Server::handle_allocate(Request& req) {
@@ -73,9 +74,13 @@ void Server::handle_allocate(Request& req) {
     refusal = error::kAllocationQuotaReached;
   } else if (table_.size() >= config_.max_allocations) {
     refusal = error::kInsufficientCapacity;
-  } else if (const auto lifetime = msg.find(attr::kLifetime);
-             lifetime && !stun::decode_u32(*lifetime)) {
-    refusal = error::kBadRequest;  // a malformed LIFETIME
+  } else if (const auto lifetime = msg.find(attr::kLifetime)) {
+    // LIFETIME (read for the allocation below): a malformed one is a bad request.
+    if (const auto seconds = stun::decode_u32(*lifetime)) {
+      ask.lifetime_s = *seconds;
+    } else {
+      refusal = error::kBadRequest;
+    }
   }
   if (refusal != 0) {
     // The token stays good for another try (the registry holds it again).
@@ -165,10 +170,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   a.relayed = advertised(*local, config_);
   a.username = req.username;
   std::ranges::copy(req.msg.transaction_id(), a.allocate_transaction.begin());
-  std::optional<uint32_t> requested_s;
-  if (const auto lifetime = req.msg.find(attr::kLifetime))
-    requested_s = *stun::decode_u32(*lifetime);
-  const uint32_t lifetime_s = lifetime_for(requested_s);
+  const uint32_t lifetime_s = lifetime_for(ask.lifetime_s);
   a.expires = now + Millis{lifetime_s} * 1000;
   if (ask.relay.reserve_next) hold_next_port(a, now);
   Allocation& stored = table_.commit(std::move(a));
