@@ -82,16 +82,6 @@ void RelaySockets::close_all() {
   for (Slot& slot : slots_) close_socket(slot);
 }
 
-void RelaySockets::release_reservation(Family, uint16_t port) { ports_.release_reservation(port); }
-
-void RelaySockets::share_reservation(uint64_t token, Family family, uint16_t port) {
-  ports_.share(token, family, port);
-}
-
-std::optional<std::pair<Family, uint16_t>> RelaySockets::take_shared_reservation(uint64_t token) {
-  return ports_.take(token);
-}
-
 void RelaySockets::on_datagram(UdpSocket& socket, uint8_t* payload, size_t length,
                                const sockaddr* from) {
   const auto peer = SocketAddress::from_sockaddr(from);

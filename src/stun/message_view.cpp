@@ -79,13 +79,15 @@ Result<MessageView, ParseError> MessageView::parse(ByteView message) noexcept {
   return out;
 }
 
-std::optional<ParseError> MessageView::parse_into(ByteView message, MessageView& view) noexcept {
+namespace {
+
+// The 20-byte header (RFC 8489 §5, §6) of a span that must be exactly one message.
+std::optional<ParseError> header_error(ByteView message) noexcept {
   if (message.size() < kHeaderSize) return (ParseError::kTooShort);
   const uint8_t* const data = message.data();
   // RFC 8489 §6: the most significant two bits of every STUN message are zero.
   if ((data[0] & 0xC0) != 0) return (ParseError::kNotStun);
   if (load_be32(data + 4) != kMagicCookie) return (ParseError::kBadMagicCookie);
-
   // RFC 8489 §5: the length excludes the header and is always a multiple of 4 (attributes are
   // padded). The span must be exactly one message.
   const size_t length = load_be16(data + 2);
@@ -93,7 +95,21 @@ std::optional<ParseError> MessageView::parse_into(ByteView message, MessageView&
   const size_t body = message.size() - kHeaderSize;
   if (length > body) return (ParseError::kTooShort);
   if (length < body) return (ParseError::kBadLength);
+  return std::nullopt;
+}
 
+// RFC 8489 §14.7: FINGERPRINT is the last attribute, a 32-bit CRC over the message up to it, with
+// the header length as transmitted (already counting FINGERPRINT), XOR 0x5354554E.
+bool fingerprint_ok(ByteView message, size_t offset, uint16_t value_length, size_t total) noexcept {
+  if (value_length != kFingerprintValueSize || offset + total != message.size()) return false;
+  return fingerprint_of(message.first(offset)) == load_be32(message.data() + offset + 4);
+}
+
+}  // namespace
+
+std::optional<ParseError> MessageView::parse_into(ByteView message, MessageView& view) noexcept {
+  if (const auto error = header_error(message)) return error;
+  const uint8_t* const data = message.data();
   view.raw_ = message;
   view.type_ = load_be16(data);
 
@@ -121,14 +137,7 @@ std::optional<ParseError> MessageView::parse_into(ByteView message, MessageView&
     const AttributeRef ref{type, static_cast<uint16_t>(offset), value_length};
 
     if (type == attr::kFingerprint) {
-      // RFC 8489 §14.7: FINGERPRINT is the last attribute, a 32-bit CRC over the message up to
-      // it, with the header length as transmitted (already counting FINGERPRINT), XOR 0x5354554E.
-      if (value_length != kFingerprintValueSize || offset + total != end) {
-        return (ParseError::kBadFingerprint);
-      }
-      if (fingerprint_of(message.first(offset)) != load_be32(data + offset + 4)) {
-        return (ParseError::kBadFingerprint);
-      }
+      if (!fingerprint_ok(message, offset, value_length, total)) return ParseError::kBadFingerprint;
       view.has_fingerprint_ = true;
       view.attrs_[view.count_++] = ref;
     } else if (after_mi256) {

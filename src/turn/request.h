@@ -1,4 +1,4 @@
-// The request being answered, shared by server.cpp and handlers.cpp (private to src/turn).
+// The request being answered, shared by the files of src/turn (private to it).
 #pragma once
 
 #include <string>
@@ -13,8 +13,9 @@ struct Server::Request {
   const FiveTuple& client;
   const stun::MessageView& msg;
   const Now& now;
-  // Filled by authenticate(). Once `authenticated`, every response (error ones included, RFC 8489
-  // §9.2.4) carries MESSAGE-INTEGRITY (or -SHA256, matching the request) under `key`.
+  // Filled by authenticate() from the authenticator's verdict. Once `authenticated`, every response
+  // (error ones included, RFC 8489 §9.2.4) carries MESSAGE-INTEGRITY (or -SHA256, matching the
+  // request) under `key`.
   bool authenticated = false;
   bool sha256_integrity = false;
   std::string username;

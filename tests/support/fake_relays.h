@@ -1,10 +1,12 @@
-// A turn::RelayAllocator without sockets: ports come from a counter (from 50000), EVEN-PORT and
-// specific ports (RESERVATION-TOKEN) are honoured, reservations are tracked, and `capacity` caps
-// the number of relays open at once (open() then fails, which the server must answer with 508).
+// A turn::RelayAllocator and turn::ReservationRegistry without sockets: ports come from a counter
+// (from 50000), EVEN-PORT and specific ports (RESERVATION-TOKEN) are honoured, held ports and their
+// tokens are tracked, and `capacity` caps the number of relays open at once (open() then fails,
+// which the server must answer with 508).
 #pragma once
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -14,7 +16,7 @@
 
 namespace turnpike::testing {
 
-class FakeRelays final : public turn::RelayAllocator {
+class FakeRelays final : public turn::RelayAllocator, public turn::ReservationRegistry {
  public:
   struct OpenRelay {
     turn::AllocationId owner;
@@ -61,9 +63,19 @@ class FakeRelays final : public turn::RelayAllocator {
     std::erase_if(open_relays, [&](const OpenRelay& r) { return r.owner == owner; });
   }
 
-  void release_reservation(Family family, uint16_t port) override {
-    released.push_back({family, port});
-    reserved.erase({family, port});
+  // turn::ReservationRegistry
+  void hold(uint64_t token, const turn::Reservation& r) override { tokens[token] = r; }
+  std::optional<turn::Reservation> take(uint64_t token) override {
+    const auto it = tokens.find(token);
+    if (it == tokens.end()) return std::nullopt;
+    const turn::Reservation out = it->second;
+    tokens.erase(it);
+    return out;
+  }
+  void release(uint64_t token, const turn::Reservation& r) override {
+    released.push_back({r.family, r.port});
+    reserved.erase({r.family, r.port});  // a redeemed port is in use, not reserved: untouched
+    tokens.erase(token);
   }
 
   [[nodiscard]] bool is_reserved(Family family, uint16_t port) const {
@@ -95,7 +107,8 @@ class FakeRelays final : public turn::RelayAllocator {
   std::vector<turn::RelayRequest> open_calls;
   std::vector<turn::AllocationId> close_calls;
   std::vector<OpenRelay> open_relays;
-  std::set<std::pair<Family, uint16_t>> reserved;
+  std::set<std::pair<Family, uint16_t>> reserved;  // held ports (EVEN-PORT R=1)
+  std::map<uint64_t, turn::Reservation> tokens;    // the registry: token -> held port
   std::vector<std::pair<Family, uint16_t>> released;
 
  private:

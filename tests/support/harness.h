@@ -60,6 +60,9 @@ struct HarnessOptions {
   std::vector<policy::Cidr> allow;  // PeerFilter allow ranges (the default deny list applies)
   IpAddress relay_ipv4 = IpAddress::v4(203, 0, 113, 7);
   IpAddress relay_ipv6 = *IpAddress::parse("2a01:4f8::7");
+  // The RESERVATION-TOKEN registry; null: the harness's own FakeRelays. Another harness's relays
+  // make the two servers two workers of one daemon (a token minted by one, redeemed by the other).
+  turn::ReservationRegistry* reservations = nullptr;
 };
 
 class Harness {
@@ -70,7 +73,9 @@ class Harness {
         filter(options.allow, {}),
         relays(options.relay_ipv4, options.relay_ipv6),
         server(options.config,
-               turn::Dependencies{credentials, nonces, filter, relays, outbox, observer}) {
+               turn::Dependencies{credentials, nonces, filter, relays,
+                                  options.reservations != nullptr ? *options.reservations : relays,
+                                  outbox, observer}) {
     credentials.add_static_user(std::string(kAlice), Secret(std::string(kAlicePassword)));
     credentials.add_static_user(std::string(kBob), Secret(std::string(kBobPassword)));
     credentials.set_rest_secrets(

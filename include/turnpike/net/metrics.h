@@ -10,8 +10,8 @@ using metrics::Kind;
 
 inline const metrics::Family kWorkers =
     declare("turnpike_workers", Kind::kGauge, "Worker threads (event loops).");
-inline const metrics::Family kRelayPortsFree = declare(
-    "turnpike_relay_ports_free", Kind::kGauge, "Relay ports free in the configured range.");
+inline const metrics::Family kRelayPortsFree =
+    declare("turnpike_relay_ports_free", Kind::kGauge, "Relay ports free in the configured range.");
 inline const metrics::Family kDraining =
     declare("turnpike_draining", Kind::kGaugeMax,
             "1 while shutting down gracefully (new allocations get 508).");
@@ -21,11 +21,11 @@ inline const metrics::Family kConnectionsAccepted =
     declare("turnpike_connections_accepted_total", Kind::kCounter, "TCP/TLS connections accepted.",
             {R"(transport="tcp")", R"(transport="tls")"});
 enum ConnectionRejected : size_t { kTotalLimit, kPerIpLimit };
-inline const metrics::Family kConnectionsRejected = declare(
-    "turnpike_connections_rejected_total", Kind::kCounter,
-    "TCP/TLS connections closed at accept by limits.max_connections (reason total) or "
-    "limits.max_connections_per_ip (reason per_ip).",
-    {R"(reason="total")", R"(reason="per_ip")"});
+inline const metrics::Family kConnectionsRejected =
+    declare("turnpike_connections_rejected_total", Kind::kCounter,
+            "TCP/TLS connections closed at accept by limits.max_connections (reason total) or "
+            "limits.max_connections_per_ip (reason per_ip).",
+            {R"(reason="total")", R"(reason="per_ip")"});
 inline const metrics::Family kConnections =
     declare("turnpike_connections", Kind::kGauge, "TCP/TLS connections open now.");
 inline const metrics::Family kTlsHandshakes =
@@ -49,8 +49,8 @@ inline const metrics::Family kUdpDatagramsSent =
 inline const metrics::Family kUdpSendSyscalls =
     declare("turnpike_udp_send_syscalls_total", Kind::kCounter,
             "sendmmsg/sendmsg calls that carried them (batching: datagrams per call).");
-inline const metrics::Family kUdpGsoMessages = declare(
-    "turnpike_udp_gso_messages_total", Kind::kCounter,
-    "Messages the kernel segmented (UDP GSO): several same-size datagrams to one address.");
+inline const metrics::Family kUdpGsoMessages =
+    declare("turnpike_udp_gso_messages_total", Kind::kCounter,
+            "Messages the kernel segmented (UDP GSO): several same-size datagrams to one address.");
 
 }  // namespace turnpike::net::metric

@@ -40,9 +40,6 @@ class RelaySockets final : public turn::RelayAllocator, public DatagramHandler {
   std::optional<SocketAddress> open(turn::AllocationId owner,
                                     const turn::RelayRequest& request) override;
   void close(turn::AllocationId owner) override;
-  void release_reservation(Family family, uint16_t port) override;
-  void share_reservation(uint64_t token, Family family, uint16_t port) override;
-  std::optional<std::pair<Family, uint16_t>> take_shared_reservation(uint64_t token) override;
 
   // DatagramHandler
   uv_buf_t receive_buffer() noexcept override { return io_.receive_buffer(); }

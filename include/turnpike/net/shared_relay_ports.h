@@ -1,5 +1,7 @@
-// The relay port range and the reservation registry, shared by every worker of one daemon. Only
-// Allocate, close and reservations touch it (under a mutex): never the packet path.
+// The relay port range and the RESERVATION-TOKEN registry (RFC 8656 §7.2, EVEN-PORT with R=1),
+// shared by every worker of one daemon: the second Allocate of a pair may reach another worker
+// and still redeem its token. Only Allocate, close and reservations touch it (under a mutex):
+// never the packet path.
 #pragma once
 
 #include <cstdint>
@@ -8,12 +10,13 @@
 #include <unordered_map>
 #include <utility>
 
+#include "turnpike/turn/interfaces.h"
 #include "turnpike/turn/relay_port_pool.h"
 #include "turnpike/util/socket_address.h"
 
 namespace turnpike::net {
 
-class SharedRelayPorts {
+class SharedRelayPorts final : public turn::ReservationRegistry {
  public:
   SharedRelayPorts(uint16_t min_port, uint16_t max_port, uint64_t seed)
       : pool_(min_port, max_port, seed) {}
@@ -34,23 +37,25 @@ class SharedRelayPorts {
     std::lock_guard lock(mutex_);
     pool_.release(port);
   }
-  // A reservation that expired unredeemed: free the port, forget its token.
-  void release_reservation(uint16_t port) {
+  // turn::ReservationRegistry
+  void hold(uint64_t token, const turn::Reservation& reservation) override {
     std::lock_guard lock(mutex_);
-    pool_.release_if_reserved(port);
-    std::erase_if(tokens_, [port](const auto& entry) { return entry.second.second == port; });
+    tokens_[token] = reservation;
   }
-  void share(uint64_t token, Family family, uint16_t port) {
-    std::lock_guard lock(mutex_);
-    tokens_[token] = {family, port};
-  }
-  std::optional<std::pair<Family, uint16_t>> take(uint64_t token) {
+  std::optional<turn::Reservation> take(uint64_t token) override {
     std::lock_guard lock(mutex_);
     const auto it = tokens_.find(token);
     if (it == tokens_.end()) return std::nullopt;
-    const auto out = it->second;
+    const turn::Reservation out = it->second;
     tokens_.erase(it);
     return out;
+  }
+  // A reservation that ended unredeemed: free the port (unless it was redeemed meanwhile), forget
+  // its token.
+  void release(uint64_t token, const turn::Reservation& reservation) override {
+    std::lock_guard lock(mutex_);
+    pool_.release_if_reserved(reservation.port);
+    tokens_.erase(token);
   }
   [[nodiscard]] size_t free_count() const {
     std::lock_guard lock(mutex_);
@@ -60,7 +65,7 @@ class SharedRelayPorts {
  private:
   mutable std::mutex mutex_;
   turn::RelayPortPool pool_;
-  std::unordered_map<uint64_t, std::pair<Family, uint16_t>> tokens_;  // at most one per allocation
+  std::unordered_map<uint64_t, turn::Reservation> tokens_;  // at most one per allocation
 };
 
 }  // namespace turnpike::net

@@ -1,13 +1,14 @@
 // What turn::Server needs from the world, as narrow interfaces the transport implements (and tests
-// fake): an outbox for bytes to send, a relay allocator for relay sockets, and an observer for
-// events worth counting or logging. The server never touches a socket or a log.
+// fake): an outbox for bytes to send, a relay allocator for relay sockets, the registry of
+// reservation tokens, and an observer for events worth counting or logging. The server never
+// touches a socket or a log.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <utility>
 
+#include "turnpike/auth/auth_failure.h"
 #include "turnpike/util/bytes.h"
 #include "turnpike/util/socket_address.h"
 
@@ -37,32 +38,42 @@ struct RelayRequest {
 
 // Opens and closes relay sockets (the transport binds a UDP socket from the port range). The
 // returned address is the local one the socket is bound to. With reserve_next, the port is even
-// and port + 1 is held until release_reservation() or its use by a RESERVATION-TOKEN request.
+// and port + 1 is held (not handed out) until the ReservationRegistry releases it or a
+// RESERVATION-TOKEN request opens it (RelayRequest::port).
 class RelayAllocator {
  public:
   virtual ~RelayAllocator() = default;
   virtual std::optional<SocketAddress> open(AllocationId owner, const RelayRequest& request) = 0;
   virtual void close(AllocationId owner) = 0;
-  // Frees a held port that was not redeemed (no-op if it was redeemed meanwhile).
-  virtual void release_reservation(Family family, uint16_t port) = 0;
-  // With several workers, the second Allocate of a pair may reach another worker: reservations
-  // are also registered where every worker can redeem them. Defaults: nothing is shared.
-  virtual void share_reservation(uint64_t /*token*/, Family /*family*/, uint16_t /*port*/) {}
-  virtual std::optional<std::pair<Family, uint16_t>> take_shared_reservation(uint64_t /*token*/) {
-    return std::nullopt;
-  }
 };
 
-enum class AuthFailure : uint8_t {
-  kMissingAttributes,  // 400: MESSAGE-INTEGRITY without USERNAME/REALM/NONCE
-  kStaleNonce,         // 438
-  kInvalidNonce,       // 438: not issued by us, or for another address
-  kUnknownUser,        // 401
-  kExpiredUser,        // 401: TURN REST username past its expiry
-  kBadIntegrity,       // 401: wrong password
-  kDowngrade,          // 400: PASSWORD-ALGORITHMS does not match what we offered (RFC 8489 §9.2.4)
+// A relay port held by EVEN-PORT with R=1 (RFC 8656 §7.2), named by its RESERVATION-TOKEN.
+struct Reservation {
+  Family family = Family::kIPv4;
+  uint16_t port = 0;
 };
-const char* to_string(AuthFailure f) noexcept;
+
+// The RESERVATION-TOKEN registry (RFC 8656 §7.2 step 5, §18.9): token -> held port. With several
+// workers it is shared by all of them (the second Allocate of a pair may reach another worker), so
+// it is the one place that says whether a token is still good; it is called on Allocate and
+// expiry only, never on the packet path. The port itself is held by the RelayAllocator.
+class ReservationRegistry {
+ public:
+  virtual ~ReservationRegistry() = default;
+  // Registers `token` for a held port (after RelayAllocator::open with reserve_next), or puts back
+  // one that take() returned when the Allocate that redeemed it failed before opening the relay.
+  virtual void hold(uint64_t token, const Reservation& reservation) = 0;
+  // Redeems `token`: its reservation, removed from the registry. nullopt: unknown, already
+  // redeemed, or released.
+  virtual std::optional<Reservation> take(uint64_t token) = 0;
+  // The holder's reservation ended (timed out, or its allocation died): forgets `token` and frees
+  // the held port, unless the port was redeemed meanwhile (then it is in use and stays so).
+  virtual void release(uint64_t token, const Reservation& reservation) = 0;
+};
+
+// Why a request failed authentication (the enum lives with the authenticator, auth/).
+using AuthFailure = auth::AuthFailure;
+using auth::to_string;
 
 // Events for metrics and (rate-limited) logs. Default: ignore.
 class Observer {

@@ -2,7 +2,14 @@
 //
 // The transport feeds it what arrived (client messages with their 5-tuple, peer datagrams with the
 // allocation that received them) and the current time; the server answers through the Outbox and
-// asks the RelayAllocator for relay sockets. It keeps no clock, no socket and no log.
+// asks the RelayAllocator for relay sockets (and the ReservationRegistry about RESERVATION-TOKENs).
+// It keeps no clock, no socket and no log.
+//
+// The implementation is one file per method family, each following its RFC section's steps
+// (src/turn/): server.cpp (entry points, dispatch, lifetimes), binding.cpp, allocate.cpp (RFC 8656
+// §7.2), refresh.cpp (§8.2), permission.cpp (§10.2), channel_bind.cpp (§12.2), send_data.cpp
+// (§11, §12.6-§12.7), peers.cpp (peer policy and our own addresses), responses.cpp. The long-term
+// credential exchange is auth::Authenticator.
 #pragma once
 
 #include <bitset>
@@ -13,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "turnpike/auth/authenticator.h"
 #include "turnpike/auth/credential_store.h"
 #include "turnpike/auth/nonce_issuer.h"
 #include "turnpike/policy/ip_limits.h"
@@ -28,8 +36,9 @@ namespace turnpike::turn {
 // A datagram from a peer, in a buffer with room around it so the server can frame it for the
 // client in place (ChannelData header or Data indication) without copying the payload.
 struct PeerPacket {
-  static constexpr size_t kHeadroom = 48;  // 20 header + 24 XOR-PEER-ADDRESS (IPv6) + 4 DATA
-  static constexpr size_t kTailroom = 4;   // padding to a multiple of 4
+  // 20 header + 24 XOR-PEER-ADDRESS (IPv6) + 4 DATA (stun::kDataIndicationMaxHeadroom)
+  static constexpr size_t kHeadroom = 48;
+  static constexpr size_t kTailroom = 4;  // padding to a multiple of 4
   uint8_t* payload = nullptr;  // kHeadroom bytes before and kTailroom bytes after are writable
   size_t length = 0;
 };
@@ -39,6 +48,7 @@ struct Dependencies {
   const auth::NonceIssuer& nonces;
   const policy::PeerFilter& peer_filter;
   RelayAllocator& relays;
+  ReservationRegistry& reservations;
   Outbox& outbox;
   Observer& observer;
 };
@@ -46,8 +56,8 @@ struct Dependencies {
 // Counters kept by the server (single-threaded, plain integers: no atomics on the packet path).
 // Never labelled by user or address: ephemeral REST usernames would make series grow unbounded.
 struct Stats {
-  static constexpr size_t kTransports = 3;    // indexed by Transport
-  static constexpr size_t kAuthFailures = 7;  // indexed by AuthFailure
+  static constexpr size_t kTransports = 3;                          // indexed by Transport
+  static constexpr size_t kAuthFailures = auth::kAuthFailureCount;  // indexed by AuthFailure
   uint64_t allocations_created = 0;
   uint64_t allocations_deleted = 0;
   uint64_t packets_to_peer[kTransports] = {};  // by the client's transport
@@ -105,69 +115,83 @@ class Server {
   }
 
  private:
-  struct Request;  // one request being answered (defined in server.cpp)
+  struct Request;      // one request being answered (src/turn/request.h)
+  struct AllocateAsk;  // what an Allocate request asks for (allocate.cpp)
 
+  // server.cpp: dispatch (RFC 8489 §6.3), authentication, lifetimes
   void handle_request(Request& req);
-  void handle_indication(const FiveTuple& client, const stun::MessageView& msg, const Now& now);
-  void handle_channel_data(const FiveTuple& client, ByteView bytes, const Now& now);
+  bool authenticate(Request& req);  // RFC 8489 §9.2.4 via auth::Authenticator; answers failures
+  Allocation* allocation_for(Request& req);  // 437 / 441 answered here when it returns null
+  void delete_allocation(AllocationId id, std::string_view reason);
+  void release_reservation(Allocation& holder);  // timed out or the holder died (§7.2)
+  // binding.cpp (RFC 8489 §6.3.1.2)
   void handle_binding(Request& req);
+  // allocate.cpp (RFC 8656 §7.2)
   void handle_allocate(Request& req);
+  void answer_retransmitted_allocate(Request& req, const Allocation& existing);
+  uint16_t read_relay_request(Request& req, AllocateAsk& ask);  // steps 5-8; 0 or an error code
+  uint16_t redeem_token(ByteView token, AllocateAsk& ask);      // step 5
+  void create_allocation(Request& req, AllocateAsk& ask);
+  void hold_next_port(Allocation& allocation, Millis now);  // EVEN-PORT R=1: a RESERVATION-TOKEN
+  void hand_over_reservation(uint64_t token);  // redeemed here: the local holder lets go
+  void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
+                             bool additional_family_refused);
+  [[nodiscard]] uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
+  uint64_t unguessable_token() noexcept;  // RESERVATION-TOKEN values
+  // refresh.cpp (§8.2), permission.cpp (§10.2), channel_bind.cpp (§12.2)
   void handle_refresh(Request& req);
   void handle_create_permission(Request& req);
   void handle_channel_bind(Request& req);
-  bool authenticate(Request& req);
-  void auth_failed(Request& req, AuthFailure failure);
-  void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
-  Allocation* allocation_for(Request& req);  // 437 / 441 answered here when it returns null
-
+  // send_data.cpp (§11.2 Send, §12.6 ChannelData, §11.3 / §12.7 from peers)
+  void handle_indication(const FiveTuple& client, const stun::MessageView& msg, const Now& now);
+  void handle_channel_data(const FiveTuple& client, ByteView bytes, const Now& now);
   // Relays `payload` from allocation `from` to `peer`, delivering internally when the peer is one
   // of our own relayed addresses (no hairpin through the network).
   void relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload, const Now& now,
                      bool policy_checked);
+  void deliver_hairpin(Allocation& from, Allocation& target, ByteView payload, const Now& now);
+  void send_channel_data(const Allocation& to, uint16_t channel, PeerPacket packet);
+  void send_data_indication(const Allocation& to, const SocketAddress& peer, PeerPacket packet);
+  // Takes `bytes` from one of an allocation's bandwidth buckets; false (counted) when over the cap.
+  bool within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept;
+  void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
+  uint64_t next_random() noexcept;  // transaction ids of Data indications (not secret)
+  // peers.cpp: the peer policy and our own addresses (hairpin mapping)
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
   // One of the server's own listening addresses (exact address and port).
   [[nodiscard]] bool is_own_listener(const SocketAddress& address) const noexcept;
-  // Takes `bytes` from one of an allocation's bandwidth buckets; false (counted) when over the cap.
-  bool within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept;
-  // The unauthenticated-request limit for this request's source; false: drop it, answer nothing.
-  bool charge_unauthenticated(Request& req) noexcept;
-  // Whether a response of `size` bytes may go to this request's source without amplification.
-  [[nodiscard]] bool fits_request(const Request& req, size_t size) const noexcept;
   // Our own relays, in their advertised or local form (any worker's: the port range is shared).
   [[nodiscard]] bool is_own_relay(const SocketAddress& address) const noexcept;
   // The local (bind) form of one of our relayed addresses: where the kernel delivers it.
   [[nodiscard]] SocketAddress local_form(const SocketAddress& relayed) const noexcept;
   // The advertised form of a source that is one of our relay sockets (the reverse mapping).
   [[nodiscard]] SocketAddress public_form(const SocketAddress& source) const noexcept;
-  void delete_allocation(AllocationId id, std::string_view reason);
-
-  void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
-                             bool additional_family_refused);
+  // responses.cpp: answers, and the amplification limits on them
   void send_error(Request& req, uint16_t code);      // with MESSAGE-INTEGRITY once authenticated
   void send_challenge(Request& req, uint16_t code);  // 401 / 438 with REALM + NONCE
   void send_unknown_attributes(Request& req, std::span<const uint16_t> types);
   void send_success(Request& req, stun::MessageBuilder& builder);
   void send(Request& req, stun::MessageBuilder& builder);  // adds integrity (if any) + FINGERPRINT
-  uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
-  void release_reservation(Allocation& allocation);  // the port goes back to the pool
-  void forget_reservation(Allocation& allocation);   // the port was handed to a new relay
-  uint64_t next_random() noexcept;        // transaction ids of Data indications (not secret)
-  uint64_t unguessable_token() noexcept;  // RESERVATION-TOKEN values
+  // The unauthenticated-request limit for this request's source; false: drop it, answer nothing.
+  bool charge_unauthenticated(Request& req) noexcept;
+  // Whether a response of `size` bytes may go to this request's source without amplification.
+  [[nodiscard]] bool fits_request(const Request& req, size_t size) const noexcept;
 
   ServerConfig config_;
   Dependencies deps_;
+  auth::Authenticator authenticator_;
   Stats stats_;
   AllocationTable table_;
   std::vector<uint8_t> scratch_;        // response buffer, reused
   std::vector<uint8_t> relay_scratch_;  // internal (hairpin) delivery buffer, reused
   std::vector<AllocationId> due_;       // reused by advance()
-  std::vector<auth::Key> keys_;         // reused by authenticate()
-  std::unordered_map<uint64_t, AllocationId> reservations_;  // RESERVATION-TOKEN -> holder
-  std::vector<uint8_t> password_algorithms_;  // PASSWORD-ALGORITHMS value we offer (encoded)
+  // RESERVATION-TOKEN -> our allocation holding it. The registry (deps_.reservations) says whether
+  // a token is still good; this only finds the local holder, to stop its release timer when the
+  // token is redeemed here.
+  std::unordered_map<uint64_t, AllocationId> holders_;
   uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
   policy::IpRateLimiter unauthenticated_;
   std::bitset<65536> own_listener_ports_;  // quick filter before the exact scan
-  size_t nonce_chars_ = 0;                 // length of the issuer's nonces (constant)
   bool draining_ = false;
 };
 

@@ -349,5 +349,60 @@ TEST(Allocate, MalformedLifetimeGets400AndClosesTheRelay) {
   EXPECT_TRUE(h.relays.open_relays.empty());
 }
 
+// A token is redeemed only by an Allocate that succeeds: one refused at step 9 (quota) leaves it
+// good for another try.
+TEST(Allocate, ReservationTokenSurvivesAnAllocateRefusedForQuota) {
+  HarnessOptions o;
+  o.config.max_allocations_per_user = 1;
+  Harness h(o);
+  TestClient holder(h, udp_tuple("198.51.100.10:40001"));
+  const uint8_t even_port_r[1] = {0x80};
+  const Reply r =
+      holder.allocate([&](stun::MessageBuilder& b) { b.add(attr::kEvenPort, even_port_r); });
+  ASSERT_TRUE(r.is_success());
+  ASSERT_TRUE(r.reservation_token);
+  const auto redeem = [&](stun::MessageBuilder& mb) {
+    mb.add(attr::kReservationToken, *r.reservation_token);
+  };
+  TestClient alice(h, udp_tuple("198.51.100.10:40002"));
+  EXPECT_TRUE(alice.allocate(redeem).is_error(err::kAllocationQuotaReached));
+  TestClient bob(h, udp_tuple("198.51.100.10:40003"), std::string(kBob), std::string(kBobPassword));
+  const Reply second = bob.allocate(redeem);
+  ASSERT_TRUE(second.is_success()) << second.error;
+  EXPECT_EQ(second.relayed->port, r.relayed->port + 1);
+}
+
+// Two workers of one daemon share the registry: a token minted by one is redeemed by the other,
+// once; the holder keeps its timer and lets the (now used) port go at 30 s without touching it.
+TEST(Allocate, ReservationTokenIsRedeemedOnAnotherWorker) {
+  Harness first;
+  HarnessOptions o;
+  o.reservations = &first.relays;
+  Harness second(o);
+  TestClient holder(first, udp_tuple("198.51.100.10:40001"));
+  const uint8_t even_port_r[1] = {0x80};
+  const Reply r =
+      holder.allocate([&](stun::MessageBuilder& b) { b.add(attr::kEvenPort, even_port_r); });
+  ASSERT_TRUE(r.is_success());
+  ASSERT_TRUE(r.reservation_token);
+  const auto next = static_cast<uint16_t>(r.relayed->port + 1);
+  const auto redeem = [&](stun::MessageBuilder& mb) {
+    mb.add(attr::kReservationToken, *r.reservation_token);
+  };
+  TestClient c(second, udp_tuple("198.51.100.10:40002"));
+  const Reply redeemed = c.allocate(redeem);
+  ASSERT_TRUE(redeemed.is_success()) << redeemed.error;
+  EXPECT_EQ(redeemed.relayed->port, next);
+  // Good once, on either worker.
+  TestClient again(first, udp_tuple("198.51.100.10:40003"));
+  EXPECT_TRUE(again.allocate(redeem).is_error(err::kInsufficientCapacity));
+  EXPECT_EQ(first.server.next_deadline(), first.now().mono_ms + 30'000);
+  first.advance_s(30);
+  first.tick();
+  ASSERT_EQ(first.relays.released.size(), 1u);
+  EXPECT_EQ(first.relays.released[0], std::make_pair(Family::kIPv4, next));
+  EXPECT_TRUE(first.relays.tokens.empty());
+}
+
 }  // namespace
 }  // namespace turnpike::testing

@@ -1,0 +1,23 @@
+// Why a request failed the long-term credential check (RFC 8489 §9.2.4). Counted and logged by the
+// server (turn::AuthFailure is this enum); decided by auth::Authenticator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace turnpike::auth {
+
+// Why a request failed authentication (counted and logged by the caller; turn::AuthFailure).
+enum class AuthFailure : uint8_t {
+  kMissingAttributes,  // 400: MESSAGE-INTEGRITY without USERNAME/REALM/NONCE
+  kStaleNonce,         // 438
+  kInvalidNonce,       // 438: not issued by us, or for another address
+  kUnknownUser,        // 401
+  kExpiredUser,        // 401: TURN REST username past its expiry
+  kBadIntegrity,       // 401: wrong password
+  kDowngrade,          // 400: PASSWORD-ALGORITHMS does not match what we offered (RFC 8489 §9.2.4)
+};
+inline constexpr size_t kAuthFailureCount = static_cast<size_t>(AuthFailure::kDowngrade) + 1;
+const char* to_string(AuthFailure f) noexcept;
+
+}  // namespace turnpike::auth
