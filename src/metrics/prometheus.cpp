@@ -1,7 +1,7 @@
 #include "turnpike/metrics/prometheus.h"
 
-#include <cmath>
 #include <charconv>
+#include <cmath>
 
 namespace turnpike::metrics {
 

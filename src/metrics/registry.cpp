@@ -36,15 +36,41 @@ const char* type_name(Kind kind) { return kind == Kind::kCounter ? "counter" : "
 
 Family declare(std::string_view name, Kind kind, std::string_view help,
                std::initializer_list<std::string_view> series) {
+  return declare(name, kind, help, std::vector<std::string>(series.begin(), series.end()));
+}
+
+std::vector<std::string> one_label(std::string_view key,
+                                   std::initializer_list<std::string_view> values) {
+  std::vector<std::string> out;
+  for (const std::string_view value : values) {
+    std::string s = std::string(key) + "=\"";
+    for (const char c : value) {  // label values escape backslash, quote and newline
+      if (c == '\\' || c == '"') {
+        s.push_back('\\');
+        s.push_back(c);
+      } else if (c == '\n') {
+        s += "\\n";
+      } else {
+        s.push_back(c);
+      }
+    }
+    out.push_back(s + "\"");
+  }
+  return out;
+}
+
+Family declare(std::string_view name, Kind kind, std::string_view help,
+               const std::vector<std::string>& series) {
   Table& t = table();
   std::lock_guard lock(t.mutex);
   for (const Declared& d : t.families) {
     if (d.name == name) return d.family;
   }
   const auto count = static_cast<uint32_t>(std::max<size_t>(series.size(), 1));
-  if (t.used + count > Counters::kSlots) throw std::length_error("metrics: Counters::kSlots too small");
+  if (t.used + count > Counters::kSlots)
+    throw std::length_error("metrics: Counters::kSlots too small");
   Declared d{std::string(name), std::string(help), kind, {}, Family{t.used, count}};
-  for (const std::string_view s : series) d.series.emplace_back(s);
+  d.series = series;
   t.used += count;
   t.families.push_back(std::move(d));
   return t.families.back().family;

@@ -3,12 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include "turnpike/net/loop_clock.h"
+#include "turnpike/net/metrics.h"
 
 namespace turnpike::net {
 
 StreamConnections::StreamConnections(uv_loop_t* loop, turn::Server& server, BatchedIo& io,
                                      SharedConnectionLimits& limits, EventLog& log,
-                                     WorkerCounters& counters)
+                                     metrics::Counters& counters)
     : loop_(loop),
       server_(server),
       io_(io),
@@ -24,7 +25,7 @@ void StreamConnections::accept(uv_stream_t* listener, const SocketAddress& local
   StreamConnection* c = StreamConnection::accept(*this, listener, local, options, id);
   if (c != nullptr) {
     connections_.emplace(id, c);
-    ++counters_.connections_accepted[static_cast<size_t>(options.transport)];
+    counters_.add(metric::kConnectionsAccepted, static_cast<size_t>(options.transport) - 1);
   }
 }
 
@@ -48,7 +49,7 @@ bool StreamConnections::admit(StreamConnection& connection, bool per_ip) {
     return true;
   }
   const bool total = verdict == SharedConnectionLimits::Verdict::kTotalLimit;
-  ++counters_.connections_rejected[total ? 0 : 1];
+  counters_.add(metric::kConnectionsRejected, total ? metric::kTotalLimit : metric::kPerIpLimit);
   if (spdlog::should_log(spdlog::level::info) && log_.allowed()) {
     spdlog::info(
         "{} {}: connection refused: {}", transport_name(connection.tuple().transport),
@@ -63,7 +64,7 @@ bool StreamConnections::admit_proxied_source(StreamConnection& connection) {
   if (!slot.counted || slot.source) return true;
   const IpAddress& source = connection.tuple().client.ip;
   if (!limits_.attach(source)) {
-    ++counters_.connections_rejected[1];
+    counters_.add(metric::kConnectionsRejected, metric::kPerIpLimit);
     return false;
   }
   slot.source = source;
@@ -91,27 +92,27 @@ void StreamConnections::on_event(StreamConnection& connection, StreamEvent event
   const FiveTuple& tuple = connection.tuple();
   switch (event) {
     case StreamEvent::kGarbage:
-      ++counters_.stream_garbage;
+      counters_.add(metric::kStreamGarbage);
       if (spdlog::should_log(spdlog::level::debug) && log_.allowed()) {
         spdlog::debug("{} {}: not STUN, closing", transport_name(tuple.transport),
                       tuple.client.to_string());
       }
       return;
     case StreamEvent::kTimeout:
-      ++counters_.stream_timeouts;
+      counters_.add(metric::kStreamTimeouts);
       if (spdlog::should_log(spdlog::level::debug) && log_.allowed()) {
         spdlog::debug("{} {}: nothing received within the handshake timeout, closing",
                       transport_name(tuple.transport), tuple.client.to_string());
       }
       return;
     case StreamEvent::kDrop:
-      ++counters_.stream_drops;
+      counters_.add(metric::kStreamDropped);
       return;
     case StreamEvent::kTlsHandshake:
-      ++counters_.tls_handshakes;
+      counters_.add(metric::kTlsHandshakes);
       return;
     case StreamEvent::kTlsFailure:
-      ++counters_.tls_failures;
+      counters_.add(metric::kTlsFailures);
       if (spdlog::should_log(spdlog::level::info) && log_.allowed()) {
         spdlog::info("tls {}: handshake or record error: {}", tuple.client.to_string(),
                      detail != nullptr ? detail : "unknown");

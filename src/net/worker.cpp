@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "turnpike/net/loop_clock.h"
+#include "turnpike/net/metrics.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::net {
 
@@ -171,28 +173,29 @@ void Worker::to_client(const FiveTuple& client, ByteView bytes) {
 
 // ---- /metrics ----
 
-WorkerSnapshot Worker::snapshot() const {
-  WorkerSnapshot s;
-  s.stats = server_.stats();
-  s.counters = counters_;
+// The server's counters, the transport's, and the gauges read now.
+metrics::Counters Worker::snapshot() const {
+  metrics::Counters s = server_.counters();
+  s.merge(counters_);
   const UdpSendStats& sends = io_.send_stats();
-  s.counters.udp_send_errors += sends.errors;
-  s.counters.udp_datagrams_sent = sends.datagrams;
-  s.counters.udp_send_syscalls = sends.syscalls;
-  s.counters.udp_gso_messages = sends.gso_messages;
-  s.allocations = server_.allocation_count();
+  s.set(metric::kUdpSendErrors, sends.errors);
+  s.set(metric::kUdpDatagramsSent, sends.datagrams);
+  s.set(metric::kUdpSendSyscalls, sends.syscalls);
+  s.set(metric::kUdpGsoMessages, sends.gso_messages);
+  s.set(metric::kWorkers, 1);
+  s.set(turn::metric::kAllocations, server_.allocation_count());
   const auto [permissions, channels] = server_.permission_and_channel_count();
-  s.permissions = permissions;
-  s.channels = channels;
-  s.relay_ports_free = ports_.free_count();
-  s.connections = connections_.size();
-  s.draining = server_.draining() ? 1 : 0;
+  s.set(turn::metric::kPermissions, permissions);
+  s.set(turn::metric::kChannels, channels);
+  s.set(metric::kRelayPortsFree, ports_.free_count());
+  s.set(metric::kConnections, connections_.size());
+  s.set(metric::kDraining, server_.draining() ? 1 : 0);
   return s;
 }
 
 std::string Worker::render() const {
   // Other workers' figures are as of their last tick (at most 500 ms old); ours are current.
-  if (setup_.metrics == nullptr) return render_metrics(snapshot(), 1);
+  if (setup_.metrics == nullptr) return metrics::render(snapshot());
   setup_.metrics->publish(setup_.index, snapshot());
   return setup_.metrics->render();
 }

@@ -7,6 +7,7 @@
 
 #include "request.h"
 #include "turnpike/stun/attributes.h"
+#include "turnpike/turn/metrics.h"
 #include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
@@ -51,7 +52,7 @@ void Server::handle_allocate(Request& req) {
   // Shutting down (SIGTERM with shutdown.grace_period): no new allocations. 508 tells the client
   // to use another server (§7.2: the server is out of capacity), unlike a 403.
   if (draining_) {
-    ++stats_.draining_refused;
+    counters_.add(metric::kDrainingRefused);
     return send_error(req, error::kInsufficientCapacity);
   }
   // Step 3: REQUESTED-TRANSPORT is mandatory (400); we relay UDP only (TCP relays, RFC 6062: 442).
@@ -175,7 +176,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   if (ask.relay.reserve_next) hold_next_port(a, now);
   Allocation& stored = table_.commit(std::move(a));
   table_.schedule(stored, stored.reap(now));
-  ++stats_.allocations_created;
+  counters_.add(metric::kAllocationsCreated);
   deps_.observer.on_allocation_created(stored.client, stored.relayed, stored.username);
   send_allocate_success(req, stored, lifetime_s, ask.additional_family_refused);
 }

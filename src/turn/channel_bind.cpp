@@ -4,6 +4,7 @@
 #include "request.h"
 #include "turnpike/stun/attributes.h"
 #include "turnpike/stun/channel_data.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::turn {
 
@@ -32,8 +33,8 @@ void Server::handle_channel_bind(Request& req) {
   // Restrictions on the peer's address and port: 403. Never a channel to our own listeners
   // (RFC 8656 §21.1.7), then the peer policy.
   if (is_own_listener(*peer)) {
-    ++stats_.own_listener_denied;
-    ++stats_.peer_denied;
+    counters_.add(metric::kOwnListenerDenied);
+    counters_.add(metric::kPeerDenied);
     deps_.observer.on_peer_denied(a->client, *peer);
     return send_error(req, error::kForbidden);
   }

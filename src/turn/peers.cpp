@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "request.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::turn {
 
@@ -15,7 +16,7 @@ bool Server::peer_allowed(const Allocation& allocation, const SocketAddress& pee
       deps_.peer_filter.allows(peer.ip)) {
     return true;
   }
-  ++stats_.peer_denied;
+  counters_.add(metric::kPeerDenied);
   deps_.observer.on_peer_denied(allocation.client, peer);
   return false;
 }

@@ -5,6 +5,7 @@
 
 #include "request.h"
 #include "turnpike/stun/attributes.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::turn {
 
@@ -88,7 +89,7 @@ bool Server::charge_unauthenticated(Request& req) noexcept {
   if (req.charged) return true;
   req.charged = true;
   if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) return true;
-  ++stats_.unauthenticated_dropped;
+  counters_.add(metric::kUnauthenticatedDropped);
   return false;
 }
 

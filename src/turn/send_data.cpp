@@ -11,6 +11,7 @@
 #include "turnpike/stun/attributes.h"
 #include "turnpike/stun/channel_data.h"
 #include "turnpike/stun/data_indication.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::turn {
 
@@ -70,8 +71,8 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
   if (is_own_listener(peer)) {
     // RFC 8656 §21.1.7: relaying to our own listening ports would let a client talk to the server
     // as the server (loops, requests from a spoofed trusted source). Never, whatever the policy.
-    ++stats_.own_listener_denied;
-    ++stats_.peer_denied;
+    counters_.add(metric::kOwnListenerDenied);
+    counters_.add(metric::kPeerDenied);
     deps_.observer.on_peer_denied(from.client, peer);
     return;
   }
@@ -79,7 +80,7 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
     // A relay of another worker of this server: the kernel delivers it locally (to the bind
     // address, not the public one), and that worker presents it under our public address.
     if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
-    ++stats_.hairpin_packets;
+    counters_.add(metric::kHairpinPackets);
     deps_.outbox.to_peer(from.id, local_form(peer), payload);
     return;
   }
@@ -87,14 +88,14 @@ void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView
   // the other ports of that (loopback or private) IP: anything that is not one of our relayed
   // addresses passes the peer filter here, unless the channel's peer already did at bind time.
   if (!policy_checked && !deps_.peer_filter.allows(peer.ip)) {
-    ++stats_.peer_denied;
+    counters_.add(metric::kPeerDenied);
     deps_.observer.on_peer_denied(from.client, peer);
     return;
   }
   if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
   const auto t = static_cast<size_t>(from.client.transport);
-  ++stats_.packets_to_peer[t];
-  stats_.bytes_to_peer[t] += payload.size();
+  counters_.add(metric::kRelayedPackets, metric::kToPeer + t);
+  counters_.add(metric::kRelayedBytes, metric::kToPeer + t, payload.size());
   deps_.outbox.to_peer(from.id, peer, payload);
 }
 
@@ -108,7 +109,7 @@ void Server::deliver_hairpin(Allocation& from, Allocation& target, ByteView payl
   if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
   uint8_t* start = relay_scratch_.data() + PeerPacket::kHeadroom;
   std::memcpy(start, payload.data(), payload.size());
-  ++stats_.hairpin_packets;
+  counters_.add(metric::kHairpinPackets);
   on_peer_datagram(target.id, from.relayed, PeerPacket{start, payload.size()}, now);
 }
 
@@ -175,15 +176,15 @@ bool Server::within_bandwidth(policy::RateBucket& budget, size_t bytes, const No
   // One second's worth, and never less than the largest datagram (it must be able to pass).
   const uint64_t burst = std::max<uint64_t>(rate, 65536);
   if (budget.try_take(bytes, now.mono_ms, rate, burst)) return true;
-  ++stats_.bandwidth_dropped_packets;
-  stats_.bandwidth_dropped_bytes += bytes;
+  counters_.add(metric::kBandwidthDroppedPackets);
+  counters_.add(metric::kBandwidthDroppedBytes, 0, bytes);
   return false;
 }
 
 void Server::count_to_client(const Allocation& a, size_t payload_bytes) noexcept {
   const auto t = static_cast<size_t>(a.client.transport);
-  ++stats_.packets_to_client[t];
-  stats_.bytes_to_client[t] += payload_bytes;
+  counters_.add(metric::kRelayedPackets, metric::kToClient + t);
+  counters_.add(metric::kRelayedBytes, metric::kToClient + t, payload_bytes);
 }
 
 uint64_t Server::next_random() noexcept {

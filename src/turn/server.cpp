@@ -3,6 +3,7 @@
 // Each method family has its own file: binding.cpp, allocate.cpp, refresh.cpp, permission.cpp,
 // channel_bind.cpp, send_data.cpp; the answers are built in responses.cpp.
 #include "turnpike/turn/server.h"
+#include "turnpike/turn/metrics.h"
 
 #include <array>
 
@@ -15,7 +16,7 @@ using stun::Class;
 using stun::Method;
 namespace error = stun::error;
 
-static_assert(static_cast<size_t>(Transport::kTls) + 1 == Stats::kTransports);
+static_assert(static_cast<size_t>(Transport::kTls) + 1 == metric::kToClient, "three transports");
 
 Server::Server(ServerConfig config, Dependencies deps)
     : config_(std::move(config)),
@@ -41,14 +42,14 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
   if (!parsed) {
     // RFC 8489 §6.3: a message that is not well-formed STUN (bits, cookie, length, FINGERPRINT)
     // is discarded silently. Answering garbage would make us a reflector.
-    ++stats_.dropped;
+    counters_.add(metric::kDroppedMessages);
     deps_.observer.on_dropped(client, stun::to_string(parsed.error()));
     return;
   }
   const stun::MessageView& msg = *parsed;
   switch (msg.message_class()) {
     case Class::kRequest: {
-      ++stats_.requests;
+      counters_.add(metric::kRequests);
       Request req{client, msg, now, false, false, {}, {}, false};
       handle_request(req);
       return;
@@ -137,7 +138,7 @@ bool Server::authenticate(Request& req) {
   const auth::Verdict verdict =
       authenticator_.verify(req.msg, req.client.client, req.now.mono_ms, req.now.unix_s);
   if (verdict.failure) {
-    ++stats_.auth_failures[static_cast<size_t>(*verdict.failure)];
+    counters_.add(metric::kAuthFailures, static_cast<size_t>(*verdict.failure));
     deps_.observer.on_auth_failure(req.client, *verdict.failure);
   }
   switch (verdict.outcome) {
@@ -181,7 +182,7 @@ void Server::delete_allocation(AllocationId id, std::string_view reason) {
   Allocation* a = table_.find(id);
   if (a == nullptr) return;
   release_reservation(*a);
-  ++stats_.allocations_deleted;
+  counters_.add(metric::kAllocationsDeleted);
   deps_.relays.close(id);
   deps_.observer.on_allocation_deleted(a->client, reason);
   table_.remove(id);

@@ -18,6 +18,7 @@
 #include "turnpike/auth/rest_credentials.h"
 #include "turnpike/stun/channel_data.h"
 #include "turnpike/stun/message_builder.h"
+#include "turnpike/turn/metrics.h"
 
 using namespace turnpike;
 using namespace turnpike::testing;
@@ -227,15 +228,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // TURN_FUZZ_VERBOSE=1: what one input did (to check that seeds reach the handlers).
   static const bool verbose = std::getenv("TURN_FUZZ_VERBOSE") != nullptr;
   if (verbose) {
-    const turn::Stats& s = h.server.stats();
-    std::fprintf(stderr,
-                 "requests %llu, allocations created %zu, to peer %llu, to client %llu, "
-                 "auth failures %zu, unauthenticated dropped %llu\n",
-                 static_cast<unsigned long long>(s.requests), h.observer.created,
-                 static_cast<unsigned long long>(s.packets_to_peer[0] + s.packets_to_peer[1]),
-                 static_cast<unsigned long long>(s.packets_to_client[0] + s.packets_to_client[1]),
-                 h.observer.auth_failures.size(),
-                 static_cast<unsigned long long>(s.unauthenticated_dropped));
+    const metrics::Counters& s = h.server.counters();
+    namespace metric = turn::metric;
+    std::fprintf(
+        stderr,
+        "requests %llu, allocations created %zu, to peer %llu, to client %llu, "
+        "auth failures %zu, unauthenticated dropped %llu\n",
+        static_cast<unsigned long long>(s.get(metric::kRequests)), h.observer.created,
+        static_cast<unsigned long long>(s.get(metric::kRelayedPackets, metric::kToPeer) +
+                                        s.get(metric::kRelayedPackets, metric::kToPeer + 1)),
+        static_cast<unsigned long long>(s.get(metric::kRelayedPackets, metric::kToClient) +
+                                        s.get(metric::kRelayedPackets, metric::kToClient + 1)),
+        h.observer.auth_failures.size(),
+        static_cast<unsigned long long>(s.get(metric::kUnauthenticatedDropped)));
   }
   h.advance_s(7200);
   h.tick();

@@ -40,6 +40,11 @@ struct Family {
 // an unlabelled family. Declaring the same name twice returns the first declaration.
 Family declare(std::string_view name, Kind kind, std::string_view help,
                std::initializer_list<std::string_view> series = {});
+Family declare(std::string_view name, Kind kind, std::string_view help,
+               const std::vector<std::string>& series);
+// Series of one label: `key="value"` for each value, escaped as Prometheus wants.
+std::vector<std::string> one_label(std::string_view key,
+                                   std::initializer_list<std::string_view> values);
 
 class Counters {
  public:

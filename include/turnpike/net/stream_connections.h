@@ -22,7 +22,7 @@ namespace turnpike::net {
 class StreamConnections final : public StreamHost, public StreamFlushTarget {
  public:
   StreamConnections(uv_loop_t* loop, turn::Server& server, BatchedIo& io,
-                    SharedConnectionLimits& limits, EventLog& log, WorkerCounters& counters);
+                    SharedConnectionLimits& limits, EventLog& log, metrics::Counters& counters);
   StreamConnections(const StreamConnections&) = delete;
   StreamConnections& operator=(const StreamConnections&) = delete;
 
@@ -58,7 +58,7 @@ class StreamConnections final : public StreamHost, public StreamFlushTarget {
   BatchedIo& io_;
   SharedConnectionLimits& limits_;
   EventLog& log_;
-  WorkerCounters& counters_;
+  metrics::Counters& counters_;
   std::unordered_map<uint64_t, StreamConnection*> connections_;
   uint64_t next_id_ = 1;
   std::vector<uint8_t> read_buffer_;

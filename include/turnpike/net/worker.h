@@ -83,7 +83,7 @@ class Worker final : public turn::Outbox, public http::MetricsSource {
   void set_tls(SSL_CTX* tls) noexcept;
   // Runs `task` on this worker's loop thread; callable from any thread (reload, shutdown).
   void post(std::function<void()> task) { tasks_.post(std::move(task)); }
-  [[nodiscard]] WorkerSnapshot snapshot() const;
+  [[nodiscard]] metrics::Counters snapshot() const;
   [[nodiscard]] const turn::Server& server() const noexcept { return server_; }
 
   // turn::Outbox
@@ -100,7 +100,7 @@ class Worker final : public turn::Outbox, public http::MetricsSource {
 
   uv_loop_t* loop_;
   WorkerSetup setup_;
-  WorkerCounters counters_;
+  metrics::Counters counters_;                   // the transport owners count here
   std::unique_ptr<SharedRelayPorts> own_ports_;  // when no shared one was given
   SharedRelayPorts& ports_;
   std::unique_ptr<SharedConnectionLimits> own_connection_limits_;

@@ -23,6 +23,7 @@
 #include "turnpike/auth/authenticator.h"
 #include "turnpike/auth/credential_store.h"
 #include "turnpike/auth/nonce_issuer.h"
+#include "turnpike/metrics/registry.h"
 #include "turnpike/policy/ip_limits.h"
 #include "turnpike/policy/peer_filter.h"
 #include "turnpike/stun/message_builder.h"
@@ -53,32 +54,6 @@ struct Dependencies {
   Observer& observer;
 };
 
-// Counters kept by the server (single-threaded, plain integers: no atomics on the packet path).
-// Never labelled by user or address: ephemeral REST usernames would make series grow unbounded.
-struct Stats {
-  static constexpr size_t kTransports = 3;                          // indexed by Transport
-  static constexpr size_t kAuthFailures = auth::kAuthFailureCount;  // indexed by AuthFailure
-  uint64_t allocations_created = 0;
-  uint64_t allocations_deleted = 0;
-  uint64_t packets_to_peer[kTransports] = {};  // by the client's transport
-  uint64_t bytes_to_peer[kTransports] = {};
-  uint64_t packets_to_client[kTransports] = {};
-  uint64_t bytes_to_client[kTransports] = {};
-  uint64_t hairpin_packets = 0;  // delivered internally between two of our allocations
-  uint64_t peer_denied = 0;      // 403s and dropped sends to denied peers
-  uint64_t auth_failures[kAuthFailures] = {};
-  uint64_t requests = 0;
-  uint64_t dropped = 0;  // malformed or unroutable client messages
-  // Unauthenticated requests (or failed authentications) over the per-source rate: no answer.
-  uint64_t unauthenticated_dropped = 0;
-  // Relayed packets (and their payload bytes) over an allocation's bandwidth cap: dropped.
-  uint64_t bandwidth_dropped_packets = 0;
-  uint64_t bandwidth_dropped_bytes = 0;
-  uint64_t own_listener_denied =
-      0;                          // peers that are our own listening addresses (also peer_denied)
-  uint64_t draining_refused = 0;  // Allocate requests answered 508 while draining
-};
-
 class Server {
  public:
   Server(ServerConfig config, Dependencies deps);
@@ -99,7 +74,8 @@ class Server {
   }
 
   [[nodiscard]] size_t allocation_count() const noexcept { return table_.size(); }
-  [[nodiscard]] const Stats& stats() const noexcept { return stats_; }
+  // The server's counters (turn/metrics.h families), plain integers: no atomics on the packet path.
+  [[nodiscard]] const metrics::Counters& counters() const noexcept { return counters_; }
   // Permissions and channels currently installed (walks the allocations: for scrapes, not per
   // packet).
   [[nodiscard]] std::pair<size_t, size_t> permission_and_channel_count() const;
@@ -180,7 +156,7 @@ class Server {
   ServerConfig config_;
   Dependencies deps_;
   auth::Authenticator authenticator_;
-  Stats stats_;
+  metrics::Counters counters_;
   AllocationTable table_;
   std::vector<uint8_t> scratch_;        // response buffer, reused
   std::vector<uint8_t> relay_scratch_;  // internal (hairpin) delivery buffer, reused

@@ -7,6 +7,7 @@
 
 #include "support/test_client.h"
 #include "turnpike/auth/nonce_issuer.h"
+#include "turnpike/turn/metrics.h"
 
 namespace turnpike::testing {
 namespace {
@@ -193,7 +194,7 @@ TEST(UnauthenticatedLimit, BurstThenSilenceThenTheRate) {
     answered += h.outbox.client_packets.size() - before;
   }
   EXPECT_EQ(answered, 100U);
-  EXPECT_EQ(h.server.stats().unauthenticated_dropped, 900U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kUnauthenticatedDropped), 900U);
   h.advance_ms(1000);  // 50 more
   answered = 0;
   for (int i = 0; i < 100; ++i) {
@@ -248,7 +249,7 @@ TEST(UnauthenticatedLimit, ZeroDisablesIt) {
   const Bytes request = first_allocate({}, true);
   for (int i = 0; i < 1000; ++i) h.deliver(kClient, request);
   EXPECT_EQ(h.outbox.client_packets.size(), 1000U);
-  EXPECT_EQ(h.server.stats().unauthenticated_dropped, 0U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kUnauthenticatedDropped), 0U);
 }
 
 // ---- bandwidth per allocation
@@ -263,8 +264,8 @@ TEST(BandwidthLimit, ChannelDataOverTheCapIsDroppedAndCounted) {
   const Bytes payload(1000, 0xAB);
   for (int i = 0; i < 100; ++i) c.send_channel_data(0x4000, payload);
   EXPECT_EQ(h.outbox.peer_packets.size(), 65U);
-  EXPECT_EQ(h.server.stats().bandwidth_dropped_packets, 35U);
-  EXPECT_EQ(h.server.stats().bandwidth_dropped_bytes, 35'000U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kBandwidthDroppedPackets), 35U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kBandwidthDroppedBytes), 35'000U);
   h.advance_ms(1000);  // 10,000 bytes more
   for (int i = 0; i < 20; ++i) c.send_channel_data(0x4000, payload);
   EXPECT_EQ(h.outbox.peer_packets.size(), 65U + 10U);  // 536 + 10,000 bytes: ten more
@@ -282,7 +283,7 @@ TEST(BandwidthLimit, EachDirectionHasItsOwnBudget) {
   const size_t before = h.outbox.client_packets.size();
   for (int i = 0; i < 100; ++i) h.from_peer(c.allocation_id(), kPeer, payload);
   EXPECT_EQ(h.outbox.client_packets.size() - before, 65U);
-  EXPECT_EQ(h.server.stats().bandwidth_dropped_packets, 35U + 35U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kBandwidthDroppedPackets), 35U + 35U);
 }
 
 TEST(BandwidthLimit, ZeroIsUnlimited) {
@@ -295,7 +296,7 @@ TEST(BandwidthLimit, ZeroIsUnlimited) {
   const Bytes payload(60'000, 0xAB);
   for (int i = 0; i < 100; ++i) c.send_channel_data(0x4000, payload);
   EXPECT_EQ(h.outbox.peer_packets.size(), 100U);
-  EXPECT_EQ(h.server.stats().bandwidth_dropped_packets, 0U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kBandwidthDroppedPackets), 0U);
 }
 
 TEST(BandwidthLimit, DefaultIsGenerousForMedia) {
@@ -309,7 +310,7 @@ TEST(BandwidthLimit, DefaultIsGenerousForMedia) {
     for (int k = 0; k < 2 + (ms % 12 == 0 ? 1 : 0); ++k) c.send_channel_data(0x4000, payload);
     h.advance_ms(1);
   }
-  EXPECT_EQ(h.server.stats().bandwidth_dropped_packets, 0U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kBandwidthDroppedPackets), 0U);
 }
 
 // ---- our own listening addresses are never peers (RFC 8656 §21.1.7)
@@ -328,7 +329,7 @@ TEST(OwnListeners, ChannelBindToAListenerGets403) {
   ASSERT_TRUE(c.allocate().is_success());
   EXPECT_TRUE(c.channel_bind(0x4000, address("192.0.2.1:3478")).is_error(err::kForbidden));
   EXPECT_TRUE(c.channel_bind(0x4001, address("192.0.2.1:3479")).is_success());
-  EXPECT_EQ(h.server.stats().own_listener_denied, 1U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kOwnListenerDenied), 1U);
 }
 
 TEST(OwnListeners, SendToAListenerIsDroppedOtherPortsOfTheIpAreNot) {
@@ -343,7 +344,7 @@ TEST(OwnListeners, SendToAListenerIsDroppedOtherPortsOfTheIpAreNot) {
   c.send_indication(address("192.0.2.1:8080"), bytes_of("fine"));
   ASSERT_EQ(h.outbox.peer_packets.size(), 1U);
   EXPECT_EQ(h.outbox.peer_packets[0].peer, address("192.0.2.1:8080"));
-  EXPECT_EQ(h.server.stats().own_listener_denied, 2U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kOwnListenerDenied), 2U);
 }
 
 TEST(OwnListeners, Ipv4MappedFormOfAListenerIsRefusedToo) {
@@ -397,7 +398,7 @@ TEST(Draining, NewAllocationsGet508ExistingOnesKeepWorking) {
   h.server.set_draining(true);
   TestClient newcomer(h, udp_tuple("198.51.100.11:40000"));
   EXPECT_TRUE(newcomer.allocate().is_error(err::kInsufficientCapacity));
-  EXPECT_EQ(h.server.stats().draining_refused, 1U);
+  EXPECT_EQ(h.server.counters().get(turn::metric::kDrainingRefused), 1U);
   EXPECT_TRUE(old_client.refresh().is_success());
   EXPECT_TRUE(old_client.create_permission({address("93.184.216.35:1")}).is_success());
   old_client.send_channel_data(0x4000, bytes_of("still relayed"));
