@@ -42,56 +42,69 @@ bool ClientTransport::start(const SocketAddress& server, const std::string& host
   sockaddr_storage ss{};
   server.to_sockaddr(ss);
   const auto* addr = reinterpret_cast<const sockaddr*>(&ss);
+  init_handle(server.family());
+  if (transport_ == Transport::kUdp) return start_udp(server, addr, error);
+  if (transport_ == Transport::kTls && !start_tls(host, error)) return false;
+  return start_tcp(addr, error);
+}
+
+void ClientTransport::init_handle(Family family) {
   if (transport_ == Transport::kUdp) {
     // recvmmsg: under load the echoes of a socket come in batches of up to 20 per system call.
-    const auto domain =
-        static_cast<unsigned>(server.family() == Family::kIPv6 ? AF_INET6 : AF_INET);
+    const auto domain = static_cast<unsigned>(family == Family::kIPv6 ? AF_INET6 : AF_INET);
     uv_udp_init_ex(loop_, &udp_, domain | UV_UDP_RECVMMSG);
   } else {
     uv_tcp_init(loop_, &tcp_);
   }
   initialized_ = true;
   handle()->data = this;
-  if (transport_ == Transport::kUdp) {
-    int rc = uv_udp_connect(&udp_, addr);
-    if (rc == 0) rc = uv_udp_recv_start(&udp_, on_alloc, on_udp_recv);
-    if (rc != 0) {
-      *error = uv_text("udp", rc);
-      close();
-      return false;
-    }
-    int size = 1 << 20;
-    uv_recv_buffer_size(handle(), &size);
-    size = 1 << 20;
-    uv_send_buffer_size(handle(), &size);
-    uv_os_fd_t fd = -1;
-    uv_fileno(handle(), &fd);
-    udp_fd_ = fd;
-    server_ = server;
-    connected_ = true;
-    handler_.on_connected();
-    return true;
+}
+
+bool ClientTransport::start_udp(const SocketAddress& server, const sockaddr* addr,
+                                std::string* error) {
+  int rc = uv_udp_connect(&udp_, addr);
+  if (rc == 0) rc = uv_udp_recv_start(&udp_, on_alloc, on_udp_recv);
+  if (rc != 0) {
+    *error = uv_text("udp", rc);
+    close();
+    return false;
   }
-  if (transport_ == Transport::kTls) {
-    ssl_ = make_client_ssl(ssl_ctx_, host, error);
-    if (!ssl_) {
-      close();
-      return false;
-    }
-    rbio_ = BIO_new(BIO_s_mem());
-    wbio_ = BIO_new(BIO_s_mem());
-    if (rbio_ == nullptr || wbio_ == nullptr) {
-      BIO_free(rbio_);
-      BIO_free(wbio_);
-      rbio_ = wbio_ = nullptr;
-      *error = "cannot create TLS memory BIOs";
-      close();
-      return false;
-    }
-    BIO_set_mem_eof_return(rbio_, -1);  // an empty read BIO means "want more", not EOF
-    SSL_set_bio(ssl_.get(), rbio_, wbio_);
-    SSL_set_connect_state(ssl_.get());
+  int size = 1 << 20;
+  uv_recv_buffer_size(handle(), &size);
+  size = 1 << 20;
+  uv_send_buffer_size(handle(), &size);
+  uv_os_fd_t fd = -1;
+  uv_fileno(handle(), &fd);
+  udp_fd_ = fd;
+  server_ = server;
+  connected_ = true;
+  handler_.on_connected();
+  return true;
+}
+
+bool ClientTransport::start_tls(const std::string& host, std::string* error) {
+  ssl_ = make_client_ssl(ssl_ctx_, host, error);
+  if (!ssl_) {
+    close();
+    return false;
   }
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  if (rbio_ == nullptr || wbio_ == nullptr) {
+    BIO_free(rbio_);
+    BIO_free(wbio_);
+    rbio_ = wbio_ = nullptr;
+    *error = "cannot create TLS memory BIOs";
+    close();
+    return false;
+  }
+  BIO_set_mem_eof_return(rbio_, -1);  // an empty read BIO means "want more", not EOF
+  SSL_set_bio(ssl_.get(), rbio_, wbio_);
+  SSL_set_connect_state(ssl_.get());
+  return true;
+}
+
+bool ClientTransport::start_tcp(const sockaddr* addr, std::string* error) {
   connect_req_.data = this;
   const int rc = uv_tcp_connect(&connect_req_, &tcp_, addr, on_tcp_connect);
   if (rc != 0) {

@@ -86,6 +86,12 @@ class ClientTransport {
   static void on_tcp_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
 
+  // The steps of start(): the libuv handle, then UDP's connect, or TLS's session and the TCP
+  // connect.
+  void init_handle(Family family);
+  bool start_udp(const SocketAddress& server, const sockaddr* addr, std::string* error);
+  bool start_tls(const std::string& host, std::string* error);
+  bool start_tcp(const sockaddr* addr, std::string* error);
   void fail(const std::string& what);
   void on_stream_bytes(ByteView bytes);
   void on_tls_bytes(ByteView bytes);

@@ -113,15 +113,25 @@ double seconds_of(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
-int run_load(const LoadOptions& o) {
-  const Transport transport = parse_transport(o.transport).value_or(Transport::kUdp);
+// The option combinations CLI11 cannot check. 0 when valid, else the usage error's exit code.
+int check_options(const LoadOptions& o, Transport transport) {
   if (o.raw && transport != Transport::kUdp) return usage_error("--raw works over udp only");
   if (o.raw && o.send_indication) return usage_error("--raw sends ChannelData only");
   if (o.size < kPayloadHeader || o.size > kMaxSize) {
     return usage_error("--size must be " + std::to_string(kPayloadHeader) + ".." +
                        std::to_string(kMaxSize) + " bytes");
   }
-  auto shared = std::make_unique<LoadShared>();
+  return 0;
+}
+
+struct LoadEndpoints {
+  HostPort server_hp;
+  SocketAddress server;
+  SocketAddress peer;
+};
+
+// Parses and resolves SERVER and --peer. 0 when done, else the usage error's exit code.
+int resolve_endpoints(const LoadOptions& o, Transport transport, LoadEndpoints* out) {
   std::string error;
   const auto server_hp = parse_host_port(o.server, default_port_for(transport), &error);
   if (!server_hp) return usage_error(error);
@@ -133,30 +143,28 @@ int run_load(const LoadOptions& o) {
   }
   const auto peer = resolve(*peer_hp, &error);
   if (!peer) return usage_error(error);
-  if (!o.raw) {
-    if (const int rc = resolve_credentials(o, *shared); rc != 0) return rc;
-  }
-  raise_open_file_limit(o.allocations);
+  out->server_hp = *server_hp;
+  out->server = *server;
+  out->peer = *peer;
+  return 0;
+}
 
-  SslCtxPtr ctx;
-  if (transport == Transport::kTls) {
-    ctx = make_client_tls_context({o.insecure, o.ca_file}, &error);
-    if (!ctx) {
-      std::fprintf(stderr, "turnpike load: %s\n", error.c_str());
-      return 1;
-    }
-  }
-  shared->transport = transport;
-  shared->server = *server;
-  shared->server_host = server_hp->host;
-  shared->peer = *peer;
-  shared->ssl_ctx = ctx.get();
-  shared->channel_mode = !o.send_indication;
-  shared->raw = o.raw;
-  shared->size = o.size;
-  shared->packets = o.packets;
-  shared->lifetime_s = 600;
+// What every allocation shares (the credentials are filled in by resolve_credentials).
+void describe_allocations(const LoadOptions& o, Transport transport, const LoadEndpoints& ends,
+                          SSL_CTX* ssl_ctx, LoadShared& shared) {
+  shared.transport = transport;
+  shared.server = ends.server;
+  shared.server_host = ends.server_hp.host;
+  shared.peer = ends.peer;
+  shared.ssl_ctx = ssl_ctx;
+  shared.channel_mode = !o.send_indication;
+  shared.raw = o.raw;
+  shared.size = o.size;
+  shared.packets = o.packets;
+  shared.lifetime_s = 600;
+}
 
+RunSettings run_settings(const LoadOptions& o) {
   RunSettings settings;
   settings.allocations = o.allocations;
   settings.rate_pps = o.rate;
@@ -166,20 +174,26 @@ int run_load(const LoadOptions& o) {
   settings.setup_concurrency = o.setup_concurrency;
   settings.hold_s = o.hold_s;
   settings.progress = !o.no_progress && isatty(STDERR_FILENO) == 1;
+  return settings;
+}
 
-  LoadRunner runner(*shared, settings);
-  LoadReport report = runner.run();
-  report.server = server->to_string();
-  report.peer = peer->to_string();
-  report.transport = transport_name(transport);
-  report.mode = o.raw ? "raw" : shared->channel_mode ? "channel" : "send-indication";
+// The run's description and the CPU time this process used.
+void add_run_details(const LoadOptions& o, const LoadShared& shared, const LoadEndpoints& ends,
+                     LoadReport& report) {
+  report.server = ends.server.to_string();
+  report.peer = ends.peer.to_string();
+  report.transport = transport_name(shared.transport);
+  report.mode = o.raw ? "raw" : shared.channel_mode ? "channel" : "send-indication";
   report.hold_s = o.hold_s;
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) == 0) {
     report.cpu_user_s = seconds_of(usage.ru_utime);
     report.cpu_system_s = seconds_of(usage.ru_stime);
   }
+}
 
+// Prints the report (text or JSON) and returns the exit code.
+int print_result(const LoadOptions& o, const LoadReport& report) {
   const bool ran = report.ready == o.allocations && (o.packets == 0 || report.sent > 0);
   const bool loss_ok = !o.expect_zero_loss || (report.loss() == 0 && report.sent > 0);
   if (o.json) {
@@ -193,6 +207,34 @@ int run_load(const LoadOptions& o) {
   }
   std::fflush(stdout);
   return ran && loss_ok ? 0 : 1;
+}
+
+int run_load(const LoadOptions& o) {
+  const Transport transport = parse_transport(o.transport).value_or(Transport::kUdp);
+  if (const int rc = check_options(o, transport); rc != 0) return rc;
+  auto shared = std::make_unique<LoadShared>();
+  LoadEndpoints ends;
+  if (const int rc = resolve_endpoints(o, transport, &ends); rc != 0) return rc;
+  if (!o.raw) {
+    if (const int rc = resolve_credentials(o, *shared); rc != 0) return rc;
+  }
+  raise_open_file_limit(o.allocations);
+
+  SslCtxPtr ctx;
+  if (transport == Transport::kTls) {
+    std::string error;
+    ctx = make_client_tls_context({o.insecure, o.ca_file}, &error);
+    if (!ctx) {
+      std::fprintf(stderr, "turnpike load: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  describe_allocations(o, transport, ends, ctx.get(), *shared);
+
+  LoadRunner runner(*shared, run_settings(o));
+  LoadReport report = runner.run();
+  add_run_details(o, *shared, ends, report);
+  return print_result(o, report);
 }
 
 }  // namespace

@@ -102,47 +102,80 @@ void stop_peer(PeerState& s) {
 void signal_cb(uv_signal_t* h, int) { stop_peer(*static_cast<PeerState*>(h->data)); }
 void timer_cb(uv_timer_t* h) { stop_peer(*static_cast<PeerState*>(h->data)); }
 
+void init_peer(PeerState& s) {
+  uv_loop_init(&s.loop);
+  s.echoes.set_borrowable(s.buffer.data(), s.buffer.data() + s.buffer.size());
+  uv_signal_init(&s.loop, &s.sigint);
+  uv_signal_init(&s.loop, &s.sigterm);
+  uv_timer_init(&s.loop, &s.timer);
+  s.sigint.data = s.sigterm.data = s.timer.data = &s;
+}
+
+// Closes every handle and runs the loop until they are closed.
+void shut_down_peer(PeerState& s) {
+  stop_peer(s);
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+  uv_loop_close(&s.loop);
+}
+
+// Binds one --listen address and starts echoing on it, adding it to *bound. 0 when done, else
+// the exit code (2 for a bad address, 1 when it cannot listen) with the error printed.
+int listen_on(PeerState& s, const std::string& text, std::vector<std::string>* bound) {
+  std::string error;
+  const auto hp = parse_host_port(text, 0, &error);
+  const auto addr = hp ? resolve(*hp, &error) : std::nullopt;
+  if (!addr) {
+    std::fprintf(stderr, "turnpike peer: --listen %s: %s\n", text.c_str(), error.c_str());
+    return 2;
+  }
+  auto udp = std::make_unique<uv_udp_t>();
+  const auto domain = static_cast<unsigned>(addr->family() == Family::kIPv6 ? AF_INET6 : AF_INET);
+  uv_udp_init_ex(&s.loop, udp.get(), domain | UV_UDP_RECVMMSG);
+  udp->data = &s;
+  sockaddr_storage ss{};
+  addr->to_sockaddr(ss);
+  int rc = uv_udp_bind(udp.get(), reinterpret_cast<const sockaddr*>(&ss), 0);
+  if (rc == 0) rc = uv_udp_recv_start(udp.get(), alloc_cb, recv_cb);
+  if (rc != 0) {
+    std::fprintf(stderr, "turnpike peer: cannot listen on %s: %s\n", text.c_str(), uv_strerror(rc));
+    uv_close(reinterpret_cast<uv_handle_t*>(udp.get()), nullptr);
+    s.sockets.push_back(std::move(udp));
+    shut_down_peer(s);
+    return 1;
+  }
+  int size = 4 << 20;  // room for bursts from a load run
+  uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
+  size = 4 << 20;
+  uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
+  s.sockets.push_back(std::move(udp));
+  bound->push_back(addr->to_string());
+  return 0;
+}
+
+void print_counts(const PeerOptions& o, const PeerState& s, double elapsed) {
+  const PeerCounts& c = s.counts;
+  if (o.json) {
+    const nlohmann::json j = {
+        {"received", c.received},       {"echoed", c.echoed},          {"bytes", c.bytes},
+        {"send_failed", c.send_failed}, {"sources", s.sources.size()}, {"elapsed_s", elapsed}};
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf(
+        "turnpike peer: received %llu packets (%llu bytes) from %zu sources, echoed %llu, "
+        "send failures %llu, in %.2f s\n",
+        static_cast<unsigned long long>(c.received), static_cast<unsigned long long>(c.bytes),
+        s.sources.size(), static_cast<unsigned long long>(c.echoed),
+        static_cast<unsigned long long>(c.send_failed), elapsed);
+  }
+  std::fflush(stdout);
+}
+
 int run_peer(const PeerOptions& o) {
   auto s = std::make_unique<PeerState>();
-  uv_loop_init(&s->loop);
-  s->echoes.set_borrowable(s->buffer.data(), s->buffer.data() + s->buffer.size());
-  uv_signal_init(&s->loop, &s->sigint);
-  uv_signal_init(&s->loop, &s->sigterm);
-  uv_timer_init(&s->loop, &s->timer);
-  s->sigint.data = s->sigterm.data = s->timer.data = s.get();
-  std::string error;
+  init_peer(*s);
   std::vector<std::string> bound;
   for (const std::string& text : o.listen) {
-    const auto hp = parse_host_port(text, 0, &error);
-    const auto addr = hp ? resolve(*hp, &error) : std::nullopt;
-    if (!addr) {
-      std::fprintf(stderr, "turnpike peer: --listen %s: %s\n", text.c_str(), error.c_str());
-      return 2;
-    }
-    auto udp = std::make_unique<uv_udp_t>();
-    const auto domain = static_cast<unsigned>(addr->family() == Family::kIPv6 ? AF_INET6 : AF_INET);
-    uv_udp_init_ex(&s->loop, udp.get(), domain | UV_UDP_RECVMMSG);
-    udp->data = s.get();
-    sockaddr_storage ss{};
-    addr->to_sockaddr(ss);
-    int rc = uv_udp_bind(udp.get(), reinterpret_cast<const sockaddr*>(&ss), 0);
-    if (rc == 0) rc = uv_udp_recv_start(udp.get(), alloc_cb, recv_cb);
-    if (rc != 0) {
-      std::fprintf(stderr, "turnpike peer: cannot listen on %s: %s\n", text.c_str(),
-                   uv_strerror(rc));
-      uv_close(reinterpret_cast<uv_handle_t*>(udp.get()), nullptr);
-      s->sockets.push_back(std::move(udp));
-      stop_peer(*s);
-      uv_run(&s->loop, UV_RUN_DEFAULT);
-      uv_loop_close(&s->loop);
-      return 1;
-    }
-    int size = 4 << 20;  // room for bursts from a load run
-    uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
-    size = 4 << 20;
-    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(udp.get()), &size);
-    s->sockets.push_back(std::move(udp));
-    bound.push_back(addr->to_string());
+    if (const int rc = listen_on(*s, text, &bound); rc != 0) return rc;
   }
   uv_signal_start(&s->sigint, signal_cb, SIGINT);
   uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
@@ -154,22 +187,7 @@ int run_peer(const PeerOptions& o) {
   const int64_t start = mono_ns();
   uv_run(&s->loop, UV_RUN_DEFAULT);  // ends once stop_peer closed every handle
   uv_loop_close(&s->loop);
-  const double elapsed = static_cast<double>(mono_ns() - start) / 1e9;
-  const PeerCounts& c = s->counts;
-  if (o.json) {
-    const nlohmann::json j = {
-        {"received", c.received},       {"echoed", c.echoed},           {"bytes", c.bytes},
-        {"send_failed", c.send_failed}, {"sources", s->sources.size()}, {"elapsed_s", elapsed}};
-    std::printf("%s\n", j.dump().c_str());
-  } else {
-    std::printf(
-        "turnpike peer: received %llu packets (%llu bytes) from %zu sources, echoed %llu, "
-        "send failures %llu, in %.2f s\n",
-        static_cast<unsigned long long>(c.received), static_cast<unsigned long long>(c.bytes),
-        s->sources.size(), static_cast<unsigned long long>(c.echoed),
-        static_cast<unsigned long long>(c.send_failed), elapsed);
-  }
-  std::fflush(stdout);
+  print_counts(o, *s, static_cast<double>(mono_ns() - start) / 1e9);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -96,96 +97,149 @@ bool binding_transaction(BlockingConnection& c, int timeout_ms, Reply* reply, st
   return false;
 }
 
-int run_stun(const StunOptions& o) {
-  const Transport transport = parse_transport(o.transport).value_or(Transport::kUdp);
+// The server being probed and the connection to it.
+struct StunSession {
+  Transport transport = Transport::kUdp;
+  HostPort target;
+  SocketAddress server;
+  SslCtxPtr ctx;
+  std::unique_ptr<BlockingConnection> conn;
+};
+
+// Parses and resolves the target and connects to it. nullopt when connected, else the exit code
+// (2 for a malformed target, 1 otherwise) with the error printed.
+std::optional<int> open_session(const StunOptions& o, StunSession* s) {
+  s->transport = parse_transport(o.transport).value_or(Transport::kUdp);
   std::string error;
-  const auto target = parse_host_port(o.target, default_port_for(transport), &error);
+  auto target = parse_host_port(o.target, default_port_for(s->transport), &error);
   if (!target) {
     std::fprintf(stderr, "turnpike stun: %s\n", error.c_str());
     return 2;
   }
-  const auto server = resolve(*target, &error);
+  s->target = std::move(*target);
+  const auto server = resolve(s->target, &error);
   if (!server) {
     std::fprintf(stderr, "turnpike stun: %s\n", error.c_str());
     return 1;
   }
-  SslCtxPtr ctx;
-  if (transport == Transport::kTls) {
-    ctx = make_client_tls_context({o.insecure, o.ca_file}, &error);
-    if (!ctx) {
+  s->server = *server;
+  if (s->transport == Transport::kTls) {
+    s->ctx = make_client_tls_context({o.insecure, o.ca_file}, &error);
+    if (!s->ctx) {
       std::fprintf(stderr, "turnpike stun: %s\n", error.c_str());
       return 1;
     }
   }
-  auto conn =
-      BlockingConnection::open(transport, *server, target->host, ctx.get(), o.timeout_ms, &error);
-  if (!conn) {
-    std::fprintf(stderr, "turnpike stun: %s %s: %s\n", transport_name(transport),
-                 server->to_string().c_str(), error.c_str());
+  s->conn = BlockingConnection::open(s->transport, s->server, s->target.host, s->ctx.get(),
+                                     o.timeout_ms, &error);
+  if (!s->conn) {
+    std::fprintf(stderr, "turnpike stun: %s %s: %s\n", transport_name(s->transport),
+                 s->server.to_string().c_str(), error.c_str());
     return 1;
   }
-  const std::string local = conn->local_address().to_string();
-  if (!o.json) {
-    std::printf("STUN Binding to %s (%s) over %s from %s\n", server->to_string().c_str(),
-                target->host.c_str(), transport_name(transport), local.c_str());
+  return std::nullopt;
+}
+
+void print_reply(int number, const Reply& r) {
+  if (r.ok) {
+    std::printf("reply %d: mapped address %s, rtt %.3f ms\n", number, r.mapped.to_string().c_str(),
+                r.rtt_ms);
+  } else {
+    std::printf("reply %d: error %u %s, rtt %.3f ms\n", number, r.error_code,
+                r.error_reason.c_str(), r.rtt_ms);
   }
+  std::fflush(stdout);
+}
+
+// Sends o.count Binding requests o.interval_ms apart, printing each outcome unless o.json. One
+// Reply per request made; stops early when a stream connection is gone.
+std::vector<Reply> send_requests(const StunOptions& o, BlockingConnection& conn) {
   std::vector<Reply> replies;
-  int answered = 0;
+  std::string error;
   for (int i = 0; i < o.count; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.interval_ms));
     Reply r;
     error.clear();
-    if (!binding_transaction(*conn, o.timeout_ms, &r, &error)) {
+    if (!binding_transaction(conn, o.timeout_ms, &r, &error)) {
       if (!o.json) std::printf("request %d: %s\n", i + 1, error.c_str());
       replies.push_back(r);
-      if (conn->transport() != Transport::kUdp && error.find("no response") == std::string::npos) {
+      if (conn.transport() != Transport::kUdp && error.find("no response") == std::string::npos) {
         break;  // the stream is gone
       }
       continue;
     }
-    if (r.ok) ++answered;
-    if (!o.json) {
-      if (r.ok) {
-        std::printf("reply %d: mapped address %s, rtt %.3f ms\n", i + 1,
-                    r.mapped.to_string().c_str(), r.rtt_ms);
-      } else {
-        std::printf("reply %d: error %u %s, rtt %.3f ms\n", i + 1, r.error_code,
-                    r.error_reason.c_str(), r.rtt_ms);
-      }
-      std::fflush(stdout);
-    }
+    if (!o.json) print_reply(i + 1, r);
     replies.push_back(r);
   }
-  double min_ms = 0, max_ms = 0, sum_ms = 0;
-  const Reply* last_ok = nullptr;
+  return replies;
+}
+
+struct StunSummary {
+  int answered = 0;
+  double min_ms = 0, avg_ms = 0, max_ms = 0;
+  const Reply* last_ok = nullptr;  // the last reply with a mapped address
+};
+
+StunSummary summarize_replies(const std::vector<Reply>& replies) {
+  StunSummary sum;
+  double sum_ms = 0;
   for (const Reply& r : replies) {
     if (!r.ok) continue;
-    min_ms = last_ok == nullptr ? r.rtt_ms : std::min(min_ms, r.rtt_ms);
-    max_ms = std::max(max_ms, r.rtt_ms);
+    ++sum.answered;
+    sum.min_ms = sum.last_ok == nullptr ? r.rtt_ms : std::min(sum.min_ms, r.rtt_ms);
+    sum.max_ms = std::max(sum.max_ms, r.rtt_ms);
     sum_ms += r.rtt_ms;
-    last_ok = &r;
+    sum.last_ok = &r;
   }
-  const double avg_ms = answered > 0 ? sum_ms / answered : 0;
-  if (o.json) {
-    nlohmann::json j;
-    j["server"] = server->to_string();
-    j["transport"] = transport_name(transport);
-    j["local_address"] = local;
-    j["requests"] = o.count;
-    j["replies"] = answered;
-    j["mapped_address"] = last_ok != nullptr ? last_ok->mapped.to_string() : "";
-    j["rtt_ms"] = {{"min", min_ms}, {"avg", avg_ms}, {"max", max_ms}};
-    if (last_ok != nullptr && !last_ok->software.empty()) j["software"] = last_ok->software;
-    std::printf("%s\n", j.dump().c_str());
-  } else if (last_ok != nullptr) {
-    std::printf("mapped address: %s\n", last_ok->mapped.to_string().c_str());
-    if (!last_ok->software.empty()) std::printf("software: %s\n", last_ok->software.c_str());
-    std::printf("%d/%d replies, rtt min/avg/max = %.3f/%.3f/%.3f ms\n", answered, o.count, min_ms,
-                avg_ms, max_ms);
-  } else {
+  sum.avg_ms = sum.answered > 0 ? sum_ms / sum.answered : 0;
+  return sum;
+}
+
+void print_json_report(const StunOptions& o, const StunSession& s, const std::string& local,
+                       const StunSummary& sum) {
+  nlohmann::json j;
+  j["server"] = s.server.to_string();
+  j["transport"] = transport_name(s.transport);
+  j["local_address"] = local;
+  j["requests"] = o.count;
+  j["replies"] = sum.answered;
+  j["mapped_address"] = sum.last_ok != nullptr ? sum.last_ok->mapped.to_string() : "";
+  j["rtt_ms"] = {{"min", sum.min_ms}, {"avg", sum.avg_ms}, {"max", sum.max_ms}};
+  if (sum.last_ok != nullptr && !sum.last_ok->software.empty()) {
+    j["software"] = sum.last_ok->software;
+  }
+  std::printf("%s\n", j.dump().c_str());
+}
+
+void print_text_report(const StunOptions& o, const StunSummary& sum) {
+  if (sum.last_ok == nullptr) {
     std::printf("0/%d replies\n", o.count);
+    return;
   }
-  return answered > 0 ? 0 : 1;
+  std::printf("mapped address: %s\n", sum.last_ok->mapped.to_string().c_str());
+  if (!sum.last_ok->software.empty()) {
+    std::printf("software: %s\n", sum.last_ok->software.c_str());
+  }
+  std::printf("%d/%d replies, rtt min/avg/max = %.3f/%.3f/%.3f ms\n", sum.answered, o.count,
+              sum.min_ms, sum.avg_ms, sum.max_ms);
+}
+
+int run_stun(const StunOptions& o) {
+  StunSession s;
+  if (const auto rc = open_session(o, &s)) return *rc;
+  const std::string local = s.conn->local_address().to_string();
+  if (!o.json) {
+    std::printf("STUN Binding to %s (%s) over %s from %s\n", s.server.to_string().c_str(),
+                s.target.host.c_str(), transport_name(s.transport), local.c_str());
+  }
+  const std::vector<Reply> replies = send_requests(o, *s.conn);
+  const StunSummary sum = summarize_replies(replies);
+  if (o.json) {
+    print_json_report(o, s, local, sum);
+  } else {
+    print_text_report(o, sum);
+  }
+  return sum.answered > 0 ? 0 : 1;
 }
 
 }  // namespace
