@@ -81,8 +81,18 @@ void Counters::merge(const Counters& other) {
   std::lock_guard lock(t.mutex);
   for (const Declared& d : t.families) {
     for (uint32_t i = d.family.first; i < d.family.first + d.family.series; ++i) {
-      values_[i] = d.kind == Kind::kGaugeMax ? std::max(values_[i], other.values_[i])
-                                             : values_[i] + other.values_[i];
+      switch (d.kind) {
+        case Kind::kCounter:
+        case Kind::kGauge:
+          values_[i] += other.values_[i];
+          break;
+        case Kind::kGaugeMax:
+          values_[i] = std::max(values_[i], other.values_[i]);
+          break;
+        case Kind::kShared:
+          values_[i] = other.values_[i];
+          break;
+      }
     }
   }
 }

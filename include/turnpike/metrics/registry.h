@@ -27,6 +27,7 @@ enum class Kind : uint8_t {
   kCounter,   // summed over workers
   kGauge,     // summed over workers (allocations now, connections now)
   kGaugeMax,  // the largest worker value (flags such as "draining")
+  kShared,    // one daemon-wide value every worker reports (a shared pool): the last one counts
 };
 
 // A declared family: its first slot in every Counters block and how many series it has.
@@ -59,7 +60,8 @@ class Counters {
   [[nodiscard]] uint64_t get(Family family, size_t series = 0) const noexcept {
     return values_[family.first + series];
   }
-  // Another worker's block into this one (counters and gauges add up, kGaugeMax takes the max).
+  // Another worker's block into this one (counters and gauges add up, kGaugeMax takes the max,
+  // kShared the other's value).
   void merge(const Counters& other);
 
  private:

@@ -10,8 +10,8 @@ using metrics::Kind;
 
 inline const metrics::Family kWorkers =
     declare("turnpike_workers", Kind::kGauge, "Worker threads (event loops).");
-inline const metrics::Family kRelayPortsFree =
-    declare("turnpike_relay_ports_free", Kind::kGauge, "Relay ports free in the configured range.");
+inline const metrics::Family kRelayPortsFree = declare("turnpike_relay_ports_free", Kind::kShared,
+                                                       "Relay ports free in the configured range.");
 inline const metrics::Family kDraining =
     declare("turnpike_draining", Kind::kGaugeMax,
             "1 while shutting down gracefully (new allocations get 508).");
