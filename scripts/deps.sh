@@ -14,6 +14,7 @@ packages=(
   python3-aiortc python3-av python3-numpy  # tests/e2e/aiortc: aiortc client-matrix tests
   systemd python3-yaml file  # tests/ops: systemd-analyze verify, YAML checks, CPack shlibdeps
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer targets (tests/fuzz)
+  python3-clang-14  # tests/check_structure.py: function lengths measured by libclang
 )
 
 # Browser e2e tests (tests/e2e): playwright-core from npm with the machine's Node.js (never

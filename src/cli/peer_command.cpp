@@ -138,8 +138,7 @@ int listen_on(PeerState& s, const std::string& text, std::vector<std::string>* b
   if (rc == 0) rc = uv_udp_recv_start(udp.get(), alloc_cb, recv_cb);
   if (rc != 0) {
     std::fprintf(stderr, "turnpike peer: cannot listen on %s: %s\n", text.c_str(), uv_strerror(rc));
-    uv_close(reinterpret_cast<uv_handle_t*>(udp.get()), nullptr);
-    s.sockets.push_back(std::move(udp));
+    s.sockets.push_back(std::move(udp));  // closed with the others (once: a second uv_close aborts)
     shut_down_peer(s);
     return 1;
   }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """`turnpike stun` against turnpiked: the mapped address is 127.0.0.1 (and, in --json, exactly the
 CLI's own local address) over UDP, TCP and TLS (--insecure and --ca); several requests on one
-socket; a certificate that cannot be verified and a port where nothing listens are errors."""
+socket; a certificate that cannot be verified and a port where nothing listens are errors, and so
+is `turnpike peer` on a port already in use."""
 
 import re
+import socket
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
@@ -69,6 +71,13 @@ def body(ctx: runner.Context) -> None:
     ctx.check(r.seconds < 10, "and it gives up within its timeout", f"{r.seconds:.1f} s")
     r = c.cli(ctx, ["stun", "127.0.0.1:notaport"], "stun-badport", 20)
     ctx.check(r.rc == 2, "a malformed HOST:PORT is a usage error (exit 2)", f"rc={r.rc}")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind((net.LOOPBACK, 0))
+        taken = f"{net.LOOPBACK}:{busy.getsockname()[1]}"
+        r = c.cli(ctx, ["peer", "--listen", taken], "peer-busy", 20)
+    ctx.check(r.rc == 1 and "address already in use" in r.output,
+              "turnpike peer on a port in use: exit 1 naming the reason (no abort)",
+              f"rc={r.rc} {r.output[-200:]}")
 
     ctx.stop_daemon(d)
 
