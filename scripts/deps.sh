@@ -5,11 +5,19 @@
 # integration tests; turnpike never starts coturn's server.
 set -euo pipefail
 
-packages=(
+# `--run-only` (scripts/run.sh): what building and running turnpiked and turnpike needs, nothing
+# for the tests (no browser, fuzzer, coturn or npm).
+run_only=0
+[ "${1:-}" = "--run-only" ] && run_only=1
+run_packages=(
   build-essential cmake pkg-config
   libuv1-dev libssl-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libhttp-parser-dev libsystemd-dev
-  coturn python3 clang-format openssl curl
+  libhttp-parser-dev libsystemd-dev openssl curl
+)
+packages=(
+  "${run_packages[@]}"
+  libgtest-dev libgmock-dev libbenchmark-dev
+  coturn python3 clang-format
   chromium libnss3-tools iptables iproute2
   python3-aiortc python3-av python3-numpy  # tests/e2e/aiortc: aiortc client-matrix tests
   systemd python3-yaml file  # tests/ops: systemd-analyze verify, YAML checks, CPack shlibdeps
@@ -35,6 +43,11 @@ install_e2e_node_modules() {
   echo "deps: npm ci in tests/e2e (playwright-core $want)"
   (cd "$e2e_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund)
 }
+
+if [ "$run_only" -eq 1 ]; then
+  packages=("${run_packages[@]}")
+  install_e2e_node_modules() { :; }
+fi
 
 missing=()
 for p in "${packages[@]}"; do

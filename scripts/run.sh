@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds turnpiked and runs it in the foreground (Ctrl-C stops it).
+# Installs what the daemon needs (scripts/deps.sh --run-only), builds turnpiked and the turnpike
+# CLI, and runs turnpiked in the foreground (Ctrl-C stops it).
 # Config: ${TURNPIKE_CONFIG:-~/.config/turnpike/turnpike.json}. If that file does not exist, a
 # loopback-only one is generated (UDP+TCP 127.0.0.1:3478, the credential endpoint and metrics on
 # http://127.0.0.1:9641, relay on 127.0.0.1) with a random TURN REST secret, API key and
@@ -8,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "${TURNPIKE_JOBS:-2}" --target turnpiked
+bash scripts/deps.sh --run-only
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTURNPIKE_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j "${TURNPIKE_JOBS:-2}" --target turnpiked turnpike  # the daemon and the client CLI
 
 config=${TURNPIKE_CONFIG:-$HOME/.config/turnpike/turnpike.json}
 if [ ! -e "$config" ]; then

@@ -40,8 +40,8 @@ void copy_into(std::vector<uint8_t>& buffer, size_t at, ByteView bytes) noexcept
 
 MessageBuilder::MessageBuilder(std::vector<uint8_t>& buffer, uint16_t type, ByteView transaction_id)
     : buffer_(buffer) {
-  buffer_.clear();
-  buffer_.resize(kHeaderSize, 0);
+  // assign, not clear + resize: GCC 12 at -O3 reports a false -Warray-bounds for the latter.
+  buffer_.assign(kHeaderSize, 0);
   // RFC 8489 §6: the top two bits are always zero.
   store_be16(buffer_.data(), static_cast<uint16_t>(type & 0x3FFF));
   store_be32(buffer_.data() + 4, kMagicCookie);

@@ -87,7 +87,7 @@ for line in \
   'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
   'PrivateDevices=yes' 'ProtectKernelTunables=yes' 'ProtectKernelModules=yes' \
   'ProtectKernelLogs=yes' 'ProtectControlGroups=yes' \
-  'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' 'RestrictNamespaces=yes' \
+  'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK' 'RestrictNamespaces=yes' \
   'LockPersonality=yes' 'MemoryDenyWriteExecute=yes' 'SystemCallArchitectures=native' \
   'ReadOnlyPaths=/etc/turnpike' 'LimitNOFILE=65536' 'Restart=on-failure' \
   'WantedBy=multi-user.target'; do
