@@ -67,8 +67,9 @@ void warn_about_relay_address(const config::Config& c) {
   const IpAddress shown = c.relay.advertised_address.value_or(c.relay.address);
   if (!policy::PeerFilter().allows(shown)) {
     spdlog::warn(
-        "relayed addresses will be {} (private or loopback): clients outside this network cannot "
-        "reach them; set relay.advertised_address to the public IP",
+        "relayed addresses will be {} (not publicly routable: a private, loopback or reserved "
+        "range): clients outside this network cannot reach them; set relay.advertised_address to "
+        "the public IP",
         shown.to_string());
   }
 }

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "daemon.h"
+#include "preflight.h"
 #include "turnpike/config/config_loader.h"
 
 namespace {
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
     errors.messages.push_back("log.level: unknown level '" + config.log.level + "'");
   }
   if (!errors.messages.empty()) return print_errors(errors.messages);
+  // What only this machine can tell: certificate files, accounts.
+  const turnpike::daemon::Preflight checked = turnpike::daemon::preflight(config);
+  for (const std::string& w : checked.warnings) std::cerr << "turnpiked: warning: " << w << "\n";
+  if (!checked.errors.empty()) return print_errors(checked.errors);
   if (check_only) {
     std::cout << "config ok\n";
     return 0;

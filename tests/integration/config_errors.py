@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Configuration errors: turnpiked refuses bad configs with a non-zero exit and a message on
 stderr naming the offending key (for both a normal start and --check-config); --check-config on a
-good config prints "config ok" and exits 0."""
+good config prints "config ok" and exits 0. --check-config also loads the TLS certificate and
+key and looks up `user`/`group`, and warns when a TLS relay is advertised by IP (Firefox)."""
 
 import copy
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
-from turnpike_harness import checks, daemon_config, net, runner  # noqa: E402
+from turnpike_harness import certs, checks, daemon_config, net, runner  # noqa: E402
 
 RUN_TIMEOUT_S = 10
 
@@ -100,6 +101,36 @@ def body(ctx: runner.Context) -> None:
     bad_case(ctx, "two errors at once", cfg, ["listeners[0].port", "peers.allow"])
 
     bad_case(ctx, "invalid JSON", '{"listeners": [', [])
+
+    # What only the machine can tell: --check-config (and start-up, before binding) loads the
+    # certificate and key and looks up the accounts.
+    cert, key = certs.make_self_signed_cert(ctx.workdir)
+    cfg = daemon_config.stream_config(block, cert=os.path.join(ctx.workdir, "no-such.pem"), key=key)
+    bad_case(ctx, "certificate file missing", cfg, ["tls.certificate", "no-such.pem"])
+    other_cert, other_key = certs.make_cert(ctx.workdir, "other", "other.test")
+    cfg = daemon_config.stream_config(block, cert=cert, key=other_key)
+    bad_case(ctx, "key of another certificate", cfg, ["tls.private_key"])
+    cfg = copy.deepcopy(good)
+    cfg["user"] = "turnpike-no-such-user"
+    bad_case(ctx, "nonexistent user", cfg, ["user: no such user 'turnpike-no-such-user'"])
+    cfg = copy.deepcopy(good)
+    cfg["user"], cfg["group"] = "root", "turnpike-no-such-group"
+    bad_case(ctx, "nonexistent group", cfg, ["group: no such group 'turnpike-no-such-group'"])
+
+    checks.section("warning: turns: to an IP literal (Firefox refuses it)")
+    cfg = daemon_config.credentials_config(block, cert, key)  # hosts: ["127.0.0.1"], TLS listener
+    path = os.path.join(ctx.workdir, "tls-ip-host.json")
+    daemon_config.write_json(path, cfg)
+    rc, out, err = run_daemon(ctx, ["--config", path, "--check-config"])
+    show(out + err)
+    ctx.check(rc == 0 and "config ok" in out, "a TLS relay advertised by IP is valid (exit 0)",
+              f"rc={rc}")
+    ctx.check("credentials.hosts[0]" in err and "Firefox" in err,
+              "--check-config warns that Firefox refuses turns: to an IP literal", err[-300:])
+    cfg["credentials"]["hosts"] = ["turn.example.test"]
+    daemon_config.write_json(path, cfg)
+    rc, out, err = run_daemon(ctx, ["--config", path, "--check-config"])
+    ctx.check(rc == 0 and "Firefox" not in err, "no warning for a host name", err[-300:])
 
     checks.section("missing config file")
     missing = os.path.join(ctx.workdir, "does-not-exist.json")
