@@ -6,6 +6,7 @@
 #                   must exit 0 (a leak or UB report fails the test that caused it).
 #   2. build-tsan/  ThreadSanitizer build (RelWithDebInfo) running the integration suite: the
 #                   daemons there run two workers, SIGHUP reloads, the drain and /metrics.
+#   0. build-release/ a plain `cmake -DCMAKE_BUILD_TYPE=Release` build of every target.
 #   3. scripts/fuzz.sh: every libFuzzer target for FUZZ_SECONDS (default 60) each, from its seed
 #                   corpus (crashers kept there are replayed first).
 # Exits non-zero if any stage fails; every stage runs. Environment: TURNPIKE_JOBS (default 2),
@@ -16,6 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=${TURNPIKE_JOBS:-2}
 asan=${TURNPIKE_ASAN_BUILD_DIR:-build-asan}
 tsan=${TURNPIKE_TSAN_BUILD_DIR:-build-tsan}
+release=${TURNPIKE_RELEASE_BUILD_DIR:-build-release}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 export FUZZ_JOBS=$jobs
 status=0
@@ -50,6 +52,15 @@ tsan_integration() {
     ctest --test-dir "$tsan" -L integration --output-on-failure -j "$jobs"
 }
 
+# A user's plain `cmake -DCMAKE_BUILD_TYPE=Release` build, defaults otherwise (warnings are errors
+# by default): it must build every target. GCC 12 at -O3 is where false positives appear.
+release_build() {
+  cmake -S . -B "$release" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$release" -j "$jobs"
+}
+
+stage "$release/: a plain Release build"
+run_stage "$release/ plain cmake Release build" release_build
 stage "$asan/: integration suite under ASan + UBSan"
 run_stage "$asan/ ctest -L integration" asan_integration
 stage "$tsan/: integration suite under ThreadSanitizer"
