@@ -137,8 +137,13 @@ void StreamConnection::on_allocation_deleted() {
   if (!closing_ && got_frame_) arm_idle_timer();
 }
 
+// A session that completed its handshake stays resumable from the server-side cache (session
+// tickets are off): OpenSSL drops the cached session of an SSL freed without a sent close_notify,
+// so the shutdown is marked done. Fatal TLS errors removed the session already.
 StreamConnection::~StreamConnection() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ == nullptr) return;
+  if (handshake_done_) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_free(ssl_);
 }
 
 void StreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
