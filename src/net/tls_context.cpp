@@ -79,6 +79,7 @@ std::unique_ptr<TlsContext> TlsContext::load(const std::string& certificate_chai
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);  // oldest evicted when full
   SSL_CTX_set_timeout(ctx, kSessionLifetimeS);
+  SSL_CTX_set_num_tickets(ctx, 1);  // TLS 1.3: one stateful ticket (a cache entry) per handshake
   return out;
 }
 
