@@ -37,8 +37,7 @@ EventInfo event_info(StreamEvent event) {
       return {metric::kProxyUntrusted, info,
               "not in this listener's proxy_protocol_from: PROXY header refused, closing"};
     case StreamEvent::kHttpQueueFull:
-      return {metric::kHttpQueueFull, info,
-              "the worker's HTTP write budget is spent, closing"};
+      return {metric::kHttpQueueFull, info, "the worker's HTTP write budget is spent, closing"};
   }
   return {metric::kStreamGarbage, debug, nullptr};
 }

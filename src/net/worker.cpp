@@ -81,7 +81,8 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
               turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, *this, log_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
-  log_.forward_allocations_to(&connections_);  // idle timers follow the allocations
+  // The idle timers of TCP/TLS connections follow the allocations.
+  log_.forward_allocations_to(&connections_);
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference
 }
 

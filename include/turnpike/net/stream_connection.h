@@ -31,11 +31,11 @@ class StreamConnection {
 
   struct Options {
     Transport transport = Transport::kTcp;
-    SSL_CTX* tls = nullptr;         // set for TLS listeners
-    http::Handler* http = nullptr;  // set where HTTP is served
-    bool http_only = false;         // no TURN on this listener
-    bool proxy_protocol = false;    // expect a PROXY v2 header first (behind nginx/HAProxy)
-    uint64_t timeout_ms = 10'000;   // handshake / first message / HTTP idle
+    SSL_CTX* tls = nullptr;             // set for TLS listeners
+    http::Handler* http = nullptr;      // set where HTTP is served
+    bool http_only = false;             // no TURN on this listener
+    bool proxy_protocol = false;        // expect a PROXY v2 header first (behind nginx/HAProxy)
+    uint64_t timeout_ms = 10'000;       // handshake / first message / HTTP idle
     uint64_t idle_timeout_ms = 30'000;  // TURN without an allocation; 0 = never
     // With proxy_protocol: the proxies whose connections are accepted (others are reset at once).
     const std::vector<policy::Cidr>* proxy_from = nullptr;

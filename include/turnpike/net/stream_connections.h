@@ -22,9 +22,7 @@
 
 namespace turnpike::net {
 
-class StreamConnections final : public StreamHost,
-                                public StreamFlushTarget,
-                                public turn::Observer {
+class StreamConnections final : public StreamHost, public StreamFlushTarget, public turn::Observer {
  public:
   // Most HTTP response bytes waiting for slow readers, all connections of one worker together
   // (each connection also has StreamConnection::kMaxQueuedBytes).

@@ -15,12 +15,12 @@ namespace turnpike::net {
 class StreamConnection;
 
 enum class StreamEvent : uint8_t {
-  kGarbage,       // not STUN/ChannelData (or a bad PROXY header): closed
-  kTimeout,       // nothing useful within the handshake timeout: closed
-  kDrop,          // output dropped: the client's write queue was full
-  kTlsHandshake,  // a TLS handshake completed
-  kTlsFailure,    // a TLS handshake or record error (detail: OpenSSL's reason)
-  kIdle,          // TURN without an allocation for the idle timeout: closed
+  kGarbage,         // not STUN/ChannelData (or a bad PROXY header): closed
+  kTimeout,         // nothing useful within the handshake timeout: closed
+  kDrop,            // output dropped: the client's write queue was full
+  kTlsHandshake,    // a TLS handshake completed
+  kTlsFailure,      // a TLS handshake or record error (detail: OpenSSL's reason)
+  kIdle,            // TURN without an allocation for the idle timeout: closed
   kUntrustedProxy,  // a PROXY-protocol listener, a source outside proxy_protocol_from: reset
   kHttpQueueFull,   // the worker's HTTP write budget is spent: closed
 };

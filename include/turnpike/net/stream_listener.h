@@ -41,7 +41,7 @@ class StreamListener {
   StreamConnections& connections_;
   SocketAddress local_;
   StreamConnection::Options options_;
-  std::vector<policy::Cidr> proxy_from_;  // options_.proxy_from points here
+  std::vector<policy::Cidr> proxy_from_;      // options_.proxy_from points here
   std::unique_ptr<http::ListenerView> http_;  // null where HTTP is not served
   UvHandle<uv_tcp_t> tcp_;
 };

@@ -1,5 +1,6 @@
 // listeners[]: transport, address, port, metrics, proxy_protocol, proxy_protocol_from; the default
-// listeners when the key is absent; duplicate addresses; trusted proxies required with PROXY. (A "tls" listener needing tls.certificate: tls.cpp.)
+// listeners when the key is absent; duplicate addresses; trusted proxies required with PROXY. (A
+// "tls" listener needing tls.certificate: tls.cpp.)
 #include <optional>
 #include <string>
 #include <string_view>

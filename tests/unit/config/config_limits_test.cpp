@@ -112,8 +112,9 @@ TEST(ConfigLimits, StreamIdleTimeout) {
   EXPECT_TRUE(errors_of(R"("limits": {"stream_idle_timeout": 0})").empty());  // 0 = never
   EXPECT_EQ(errors_of(R"("limits": {"stream_idle_timeout": 86401})"),
             std::vector<std::string>{"limits.stream_idle_timeout: 86401 is out of range 0-86400"});
-  EXPECT_EQ(errors_of(R"("limits": {"stream_idle_timeout": "30s"})"),
-            std::vector<std::string>{"limits.stream_idle_timeout: expected an integer, got string"});
+  EXPECT_EQ(
+      errors_of(R"("limits": {"stream_idle_timeout": "30s"})"),
+      std::vector<std::string>{"limits.stream_idle_timeout: expected an integer, got string"});
   c = parse_config(document(""));
   ASSERT_TRUE(c);
   c->limits.stream_idle_timeout_s = 100000;

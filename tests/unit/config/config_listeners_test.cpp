@@ -106,10 +106,10 @@ TEST(ConfigListeners, ProxyProtocolFromBadEntries) {
                 R"(listeners[0].proxy_protocol_from[0]: "10.0.0.1/8" is not a CIDR range)",
                 R"(listeners[0].proxy_protocol_from[1]: "proxy.example" is not a CIDR range)",
                 "listeners[0].proxy_protocol_from[2]: expected a string, got integer"}));
-  EXPECT_EQ(parse_errors(with_listeners(
-                R"([{"transport": "tcp", "proxy_protocol": true, "proxy_protocol_from": "::1"}])")),
-            std::vector<std::string>{
-                "listeners[0].proxy_protocol_from: expected an array, got string"});
+  EXPECT_EQ(
+      parse_errors(with_listeners(
+          R"([{"transport": "tcp", "proxy_protocol": true, "proxy_protocol_from": "::1"}])")),
+      std::vector<std::string>{"listeners[0].proxy_protocol_from: expected an array, got string"});
   Config config = valid_config();
   config.listeners[0].transport = Transport::kTcp;
   config.listeners[0].proxy_protocol = true;
