@@ -65,6 +65,8 @@ def body(ctx: runner.Context) -> None:
     for _ in range(20):
         peak = max(peak, rss_kib(d.proc.pid))
         time.sleep(0.25)
+    f.wait_until(lambda: f.metric(f.scrape(ctx, d, "polling"), "turnpike_http_queue_full_total") > 0,
+                 3.0, 0.5)  # each worker publishes its counters every 500 ms
     fams = f.scrape(ctx, d, "with the readers stalled")
     refused = f.metric(fams, "turnpike_http_queue_full_total")
     print(f"    turnpike_http_queue_full_total {refused:.0f}; daemon RSS peak {peak / 1024:.0f} MiB")

@@ -137,6 +137,7 @@ def body(ctx: runner.Context) -> None:
                   f"TCP, Refresh 0: closed {EARLIEST_S}-{LATEST_S} s after the Refresh", shown)
 
     checks.section("counted, and the daemon still serves")
+    f.wait_metric(ctx, d, "turnpike_stream_idle_closed_total", 4, 3.0)  # published every 500 ms
     fams = f.scrape(ctx, d, "after the idle connections")
     closed = f.metric(fams, "turnpike_stream_idle_closed_total")
     ctx.check(closed == 4, "turnpike_stream_idle_closed_total == 4", f"{closed}")

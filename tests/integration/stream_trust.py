@@ -96,6 +96,8 @@ def check_proxy(ctx: runner.Context, d) -> None:
         resp, how = proxied_binding(p, v1_header(p), source)
         ctx.check(resp is None and not how.startswith("open"),
                   f"{label}: closed, nothing answered", f"{how}; {checks.describe(resp)}")
+    # Each worker publishes its counters every 500 ms: wait for the sum.
+    f.wait_metric(ctx, d, "turnpike_proxy_untrusted_total", 2, 3.0)
     fams = f.scrape(ctx, d, "after the PROXY headers")
     refused = f.metric(fams, "turnpike_proxy_untrusted_total")
     ctx.check(refused == 2, "turnpike_proxy_untrusted_total == 2", f"{refused}")
