@@ -54,8 +54,8 @@ TEST(ConfigValidate, ListenerChecks) {
       validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
           "listeners": [{"transport": "tcp"}, {"transport": "udp"}, {"transport": "tls", "port": 3478}]})"),
       "listeners[2]: 0.0.0.0:3478 is already used by listeners[0]"));
-  config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0},
-                               false, false, false}};
+  config.listeners = {Listener{
+      Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0}, false, false, false, {}}};
   EXPECT_EQ(validate_errors(config), std::vector<std::string>{"listeners[0].port: must not be 0"});
 }
 
@@ -70,7 +70,7 @@ std::string with_listeners(std::string_view listeners) {
 
 TEST(ConfigListeners, ProxyProtocolFromIsRead) {
   auto c = parse_config(with_listeners(
-      R"([{"transport": "tls", "proxy_protocol": true,
+      R"([{"transport": "tcp", "proxy_protocol": true,
            "proxy_protocol_from": ["127.0.0.1", "10.0.0.0/8", "::1/128"]}])"));
   ASSERT_TRUE(c) << join(c.error().messages);
   ASSERT_EQ(c->listeners.size(), 1U);
@@ -111,12 +111,12 @@ TEST(ConfigListeners, ProxyProtocolFromBadEntries) {
           R"([{"transport": "tcp", "proxy_protocol": true, "proxy_protocol_from": "::1"}])")),
       std::vector<std::string>{"listeners[0].proxy_protocol_from: expected an array, got string"});
   Config config = valid_config();
-  config.listeners[0].transport = Transport::kTcp;
-  config.listeners[0].proxy_protocol = true;
-  config.listeners[0].proxy_protocol_from = {"not a cidr"};
+  ASSERT_EQ(config.listeners[1].transport, Transport::kTcp);  // the default UDP + TCP
+  config.listeners[1].proxy_protocol = true;
+  config.listeners[1].proxy_protocol_from = {"not a cidr"};
   EXPECT_EQ(validate_errors(config),
             std::vector<std::string>{
-                R"(listeners[0].proxy_protocol_from[0]: "not a cidr" is not a CIDR range)"});
+                R"(listeners[1].proxy_protocol_from[0]: "not a cidr" is not a CIDR range)"});
 }
 
 }  // namespace
