@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${FUZZ_SECONDS:-30}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-all_targets="stun_message_fuzz stream_framer_fuzz turn_server_fuzz http_session_fuzz config_fuzz"
+all_targets="stun_message_fuzz stream_framer_fuzz turn_server_fuzz http_session_fuzz config_fuzz proxy_protocol_fuzz"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 if ! command -v clang++ >/dev/null 2>&1; then

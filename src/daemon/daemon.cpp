@@ -194,6 +194,7 @@ class Daemon {
     setup.tls = tls;
     setup.http = service_.get();
     setup.handshake_timeout_ms = uint64_t{config_.tls.handshake_timeout_s} * 1000;
+    setup.stream_idle_timeout_ms = uint64_t{config_.limits.stream_idle_timeout_s} * 1000;
     setup.listeners = config_.listeners;
     setup.relay_ipv4 = config_.relay.address;
     setup.relay_ipv6 = config_.relay.ipv6_address;

@@ -16,11 +16,13 @@ bool EventLog::allowed() noexcept {
 
 void EventLog::on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
                                      std::string_view username) {
+  if (next_ != nullptr) next_->on_allocation_created(client, relayed, username);
   spdlog::debug("allocation {} -> {} for user '{}'", client.client.to_string(), relayed.to_string(),
                 username);
 }
 
 void EventLog::on_allocation_deleted(const FiveTuple& client, std::string_view reason) {
+  if (next_ != nullptr) next_->on_allocation_deleted(client, reason);
   spdlog::debug("allocation of {} deleted: {}", client.client.to_string(), reason);
 }
 

@@ -19,7 +19,15 @@ struct WriteRequest {
   StreamConnection* connection = nullptr;
   std::unique_ptr<char[]> data;
   size_t size = 0;
+  bool charged = false;  // counted in the worker's HTTP write budget
 };
+
+// A PROXY header is believed only from the proxies the operator named (proxy_protocol_from).
+bool trusted_proxy(const std::vector<policy::Cidr>* from, const IpAddress& source) {
+  if (from == nullptr) return false;
+  return std::any_of(from->begin(), from->end(),
+                     [&source](const policy::Cidr& range) { return range.contains(source); });
+}
 
 }  // namespace
 
@@ -44,16 +52,18 @@ StreamConnection* StreamConnection::accept(StreamHost& host, uv_stream_t* listen
     return nullptr;
   }
   c->tuple_ = FiveTuple{*client, local, options.transport, id};
-  // Over the connection limits: closed before any timer, TLS state or read is set up.
+  // From a source that may not speak PROXY here, or over the connection limits: closed before
+  // any timer, TLS state or read is set up.
+  if (options.proxy_protocol && !trusted_proxy(options.proxy_from, client->ip)) {
+    host.on_event(*c, StreamEvent::kUntrustedProxy);
+    c->reset();
+    return nullptr;
+  }
   if (!host.admit(*c, !options.proxy_protocol)) {
     c->reset();
     return nullptr;
   }
-  c->timeout_ms_ = options.timeout_ms;
-  c->http_handler_ = options.http;
-  if (options.http_only) c->mode_ = Mode::kHttp;
-  c->awaiting_proxy_header_ = options.proxy_protocol;
-  if (options.http == nullptr) c->mode_ = Mode::kTurn;
+  c->configure(options);
   uv_tcp_nodelay(c->tcp_.get(), 1);
   c->timer_.init(&uv_timer_init, listener->loop, c);
   c->restart_timer(options.timeout_ms);
@@ -72,6 +82,15 @@ StreamConnection* StreamConnection::accept(StreamHost& host, uv_stream_t* listen
     return nullptr;
   }
   return c;
+}
+
+void StreamConnection::configure(const Options& options) {
+  timeout_ms_ = options.timeout_ms;
+  idle_timeout_ms_ = options.idle_timeout_ms;
+  http_handler_ = options.http;
+  if (options.http_only) mode_ = Mode::kHttp;
+  awaiting_proxy_header_ = options.proxy_protocol;
+  if (options.http == nullptr) mode_ = Mode::kTurn;
 }
 
 // TLS over memory BIOs: ciphertext in from the socket, out to it; the handshake runs as bytes
@@ -97,8 +116,34 @@ void StreamConnection::restart_timer(uint64_t ms) {
       timer_.get(), [](uv_timer_t* t) { owner_of(t->data)->on_timeout(); }, ms, 0);
 }
 
+// A TURN connection is worth keeping only while it holds an allocation (RFC 8656 §3.1 ties the
+// allocation to it); without one it is closed after the idle timeout, whatever it sends
+// meanwhile (Binding requests and failed Allocates do not keep it).
+void StreamConnection::arm_idle_timer() {
+  if (allocations_ > 0 || idle_timeout_ms_ == 0) {
+    if (timer_) uv_timer_stop(timer_.get());
+    return;
+  }
+  restart_timer(idle_timeout_ms_);
+}
+
+void StreamConnection::on_allocation_created() {
+  ++allocations_;
+  arm_idle_timer();
+}
+
+void StreamConnection::on_allocation_deleted() {
+  if (allocations_ > 0) --allocations_;
+  if (!closing_ && got_frame_) arm_idle_timer();
+}
+
+// A session that completed its handshake stays resumable from the server-side cache (session
+// tickets are off): OpenSSL drops the cached session of an SSL freed without a sent close_notify,
+// so the shutdown is marked done. Fatal TLS errors removed the session already.
 StreamConnection::~StreamConnection() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ == nullptr) return;
+  if (handshake_done_) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  SSL_free(ssl_);
 }
 
 void StreamConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
@@ -208,7 +253,7 @@ void StreamConnection::deliver(ByteView plaintext) {
     if (closing_) return;
     if (!got_frame_) {
       got_frame_ = true;
-      uv_timer_stop(timer_.get());
+      arm_idle_timer();  // the handshake timeout is over; the idle timeout starts
     }
     host_.on_frame(*this, frame);
   });
@@ -333,9 +378,17 @@ void StreamConnection::write_raw(ByteView bytes) {
     }
     if (n > 0) offset = static_cast<size_t>(n);
   }
-  // The rest waits in libuv's queue, in a copy (the caller's buffer is reused right away).
+  // The rest waits in libuv's queue, in a copy (the caller's buffer is reused right away). HTTP
+  // output there counts against the worker's budget: over it, the connection is closed.
+  const bool charged = mode_ == Mode::kHttp;
+  if (charged && !host_.charge_http_queue(bytes.size() - offset)) {
+    host_.on_event(*this, StreamEvent::kHttpQueueFull);
+    close();
+    return;
+  }
   auto* w = new WriteRequest;
   w->connection = this;
+  w->charged = charged;
   w->size = bytes.size() - offset;
   w->data = std::make_unique<char[]>(w->size);
   std::memcpy(w->data.get(), bytes.data() + offset, w->size);
@@ -344,23 +397,26 @@ void StreamConnection::write_raw(ByteView bytes) {
   queued_ += w->size;
   const int r = uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) {
     auto* done = static_cast<WriteRequest*>(req->data);
-    done->connection->on_write_done(done->size);
+    done->connection->on_write_done(done->size, done->charged);
     delete done;
   });
   if (r != 0) {
     queued_ -= w->size;
+    if (w->charged) host_.release_http_queue(w->size);
     delete w;
     close();
   }
 }
 
-void StreamConnection::on_write_done(size_t bytes) {
+void StreamConnection::on_write_done(size_t bytes, bool charged) {
   queued_ -= bytes;
+  if (charged) host_.release_http_queue(bytes);
   if (close_when_drained_ && queued_ == 0) close();
 }
 
 void StreamConnection::on_timeout() {
-  host_.on_event(*this, StreamEvent::kTimeout);
+  const bool idle = mode_ == Mode::kTurn && got_frame_;  // else: handshake, or HTTP keep-alive
+  host_.on_event(*this, idle ? StreamEvent::kIdle : StreamEvent::kTimeout);
   close();
 }
 

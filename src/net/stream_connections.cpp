@@ -6,6 +6,43 @@
 #include "turnpike/net/metrics.h"
 
 namespace turnpike::net {
+namespace {
+
+// What each transport event counts, and what it logs (rate-limited; nothing when `what` is null).
+struct EventInfo {
+  metrics::Family family;
+  spdlog::level::level_enum level = spdlog::level::debug;
+  const char* what = nullptr;
+};
+
+EventInfo event_info(StreamEvent event) {
+  using spdlog::level::debug;
+  using spdlog::level::info;
+  switch (event) {
+    case StreamEvent::kGarbage:
+      return {metric::kStreamGarbage, debug, "not STUN, closing"};
+    case StreamEvent::kTimeout:
+      return {metric::kStreamTimeouts, debug,
+              "nothing received within the handshake timeout, closing"};
+    case StreamEvent::kDrop:
+      return {metric::kStreamDropped, debug, nullptr};
+    case StreamEvent::kTlsHandshake:
+      return {metric::kTlsHandshakes, debug, nullptr};
+    case StreamEvent::kTlsFailure:
+      return {metric::kTlsFailures, info, "handshake or record error"};
+    case StreamEvent::kIdle:
+      return {metric::kStreamIdleClosed, debug,
+              "no allocation within limits.stream_idle_timeout, closing"};
+    case StreamEvent::kUntrustedProxy:
+      return {metric::kProxyUntrusted, info,
+              "not in this listener's proxy_protocol_from: PROXY header refused, closing"};
+    case StreamEvent::kHttpQueueFull:
+      return {metric::kHttpQueueFull, info, "the worker's HTTP write budget is spent, closing"};
+  }
+  return {metric::kStreamGarbage, debug, nullptr};
+}
+
+}  // namespace
 
 StreamConnections::StreamConnections(uv_loop_t* loop, turn::Server& server, BatchedIo& io,
                                      SharedConnectionLimits& limits, EventLog& log,
@@ -71,6 +108,28 @@ bool StreamConnections::admit_proxied_source(StreamConnection& connection) {
   return true;
 }
 
+bool StreamConnections::charge_http_queue(size_t bytes) noexcept {
+  if (bytes > kMaxHttpQueuedBytes - http_queued_) return false;
+  http_queued_ += bytes;
+  return true;
+}
+
+void StreamConnections::on_allocation_created(const FiveTuple& client, const SocketAddress&,
+                                              std::string_view) {
+  if (client.transport == Transport::kUdp) return;
+  const auto it = connections_.find(client.connection_id);
+  if (it != connections_.end()) it->second->on_allocation_created();
+}
+
+// Expiry, Refresh with lifetime 0, or the end of a drain: the connection stays open for the idle
+// timeout, then closes unless a new allocation arrived. (When the connection itself closed, it
+// left the table before the server deleted its allocation.)
+void StreamConnections::on_allocation_deleted(const FiveTuple& client, std::string_view) {
+  if (client.transport == Transport::kUdp) return;
+  const auto it = connections_.find(client.connection_id);
+  if (it != connections_.end()) it->second->on_allocation_deleted();
+}
+
 void StreamConnections::on_frame(StreamConnection& connection, ByteView frame) {
   server_.on_client_message(connection.tuple(), frame, now());
 }
@@ -89,35 +148,16 @@ void StreamConnections::on_closed(StreamConnection& connection) {
 
 void StreamConnections::on_event(StreamConnection& connection, StreamEvent event,
                                  const char* detail) {
+  const EventInfo e = event_info(event);
+  counters_.add(e.family);
+  if (e.what == nullptr || !spdlog::should_log(e.level) || !log_.allowed()) return;
   const FiveTuple& tuple = connection.tuple();
-  switch (event) {
-    case StreamEvent::kGarbage:
-      counters_.add(metric::kStreamGarbage);
-      if (spdlog::should_log(spdlog::level::debug) && log_.allowed()) {
-        spdlog::debug("{} {}: not STUN, closing", transport_name(tuple.transport),
-                      tuple.client.to_string());
-      }
-      return;
-    case StreamEvent::kTimeout:
-      counters_.add(metric::kStreamTimeouts);
-      if (spdlog::should_log(spdlog::level::debug) && log_.allowed()) {
-        spdlog::debug("{} {}: nothing received within the handshake timeout, closing",
-                      transport_name(tuple.transport), tuple.client.to_string());
-      }
-      return;
-    case StreamEvent::kDrop:
-      counters_.add(metric::kStreamDropped);
-      return;
-    case StreamEvent::kTlsHandshake:
-      counters_.add(metric::kTlsHandshakes);
-      return;
-    case StreamEvent::kTlsFailure:
-      counters_.add(metric::kTlsFailures);
-      if (spdlog::should_log(spdlog::level::info) && log_.allowed()) {
-        spdlog::info("tls {}: handshake or record error: {}", tuple.client.to_string(),
-                     detail != nullptr ? detail : "unknown");
-      }
-      return;
+  if (event == StreamEvent::kTlsFailure) {
+    spdlog::log(e.level, "tls {}: {}: {}", tuple.client.to_string(), e.what,
+                detail != nullptr ? detail : "unknown");
+  } else {
+    spdlog::log(e.level, "{} {}: {} (listener {})", transport_name(tuple.transport),
+                tuple.client.to_string(), e.what, tuple.server.to_string());
   }
 }
 

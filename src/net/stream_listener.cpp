@@ -16,6 +16,12 @@ StreamListener::StreamListener(StreamConnections& connections, const config::Lis
   options_.transport = listener.transport;
   options_.http_only = listener.http_only;
   options_.proxy_protocol = listener.proxy_protocol;
+  for (const std::string& text : listener.proxy_protocol_from) {
+    const auto range = policy::Cidr::parse(text);
+    if (!range) throw std::runtime_error("listener " + what + ": bad proxy_protocol_from " + text);
+    proxy_from_.push_back(*range);
+  }
+  options_.proxy_from = &proxy_from_;
   if (service != nullptr && (listener.http_only || listener.transport == Transport::kTls)) {
     http_ = std::make_unique<http::ListenerView>(*service, listener.metrics, metrics);
   } else if (listener.http_only) {

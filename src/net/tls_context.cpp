@@ -9,6 +9,9 @@
 namespace turnpike::net {
 namespace {
 
+constexpr long kSessionCacheSize = 20480;  // sessions, shared by all workers (OpenSSL's default)
+constexpr long kSessionLifetimeS = 3600;   // a resumable session's lifetime
+
 std::string openssl_error() {
   const unsigned long code = ERR_get_error();
   if (code == 0) return "unknown OpenSSL error";
@@ -52,8 +55,11 @@ std::unique_ptr<TlsContext> TlsContext::load(const std::string& certificate_chai
   if (ctx == nullptr) throw std::runtime_error("tls: cannot create context: " + openssl_error());
   std::unique_ptr<TlsContext> out(new TlsContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(
-      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // No session tickets (docs/security.md): OpenSSL's ticket key would live as long as this context
+  // (until the next reload) and unlock every TLS 1.2 session resumed with it. Resumption goes
+  // through the bounded server-side cache instead (TLS 1.2 session ids, TLS 1.3 stateful tickets).
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 keeps OpenSSL's default suites.
   if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
     throw std::runtime_error("tls: cipher list rejected: " + openssl_error());
@@ -71,6 +77,9 @@ std::unique_ptr<TlsContext> TlsContext::load(const std::string& certificate_chai
   }
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);  // oldest evicted when full
+  SSL_CTX_set_timeout(ctx, kSessionLifetimeS);
+  SSL_CTX_set_num_tickets(ctx, 1);  // TLS 1.3: one stateful ticket (a cache entry) per handshake
   return out;
 }
 

@@ -81,10 +81,13 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
               turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, *this, log_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
+  // The idle timers of TCP/TLS connections follow the allocations.
+  log_.forward_allocations_to(&connections_);
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference
 }
 
 Worker::~Worker() {
+  log_.forward_allocations_to(nullptr);  // connections_ goes first
   if (setup_.tls != nullptr) SSL_CTX_free(setup_.tls);
 }
 
@@ -92,7 +95,9 @@ void Worker::set_tls(SSL_CTX* tls) noexcept {
   if (tls != nullptr) SSL_CTX_up_ref(tls);
   if (setup_.tls != nullptr) SSL_CTX_free(setup_.tls);
   setup_.tls = tls;
-  for (auto& l : stream_listeners_) l->set_options(tls, setup_.handshake_timeout_ms);
+  for (auto& l : stream_listeners_) {
+    l->set_options(tls, setup_.handshake_timeout_ms, setup_.stream_idle_timeout_ms);
+  }
 }
 
 void Worker::start() {
@@ -112,7 +117,7 @@ void Worker::start() {
                                ": needs tls.certificate and tls.private_key");
     }
     auto listener = std::make_unique<StreamListener>(connections_, l, setup_.http, this);
-    listener->set_options(setup_.tls, setup_.handshake_timeout_ms);
+    listener->set_options(setup_.tls, setup_.handshake_timeout_ms, setup_.stream_idle_timeout_ms);
     stream_listeners_.push_back(std::move(listener));  // closed by stop() whatever happens next
     stream_listeners_.back()->open(loop_, setup_.shared_listeners);
   }

@@ -127,7 +127,8 @@ def configs() -> dict:
     out["minimal"] = b'{"relay": {"address": "192.0.2.10"}, "auth": {"static_users": {"a": "b"}}}'
     out["everything"] = b"""{
   "listeners": [{"transport": "tcp", "address": "::1", "port": 3479},
-                {"transport": "tls", "address": "192.0.2.1", "proxy_protocol": true},
+                {"transport": "tls", "address": "192.0.2.1", "proxy_protocol": true,
+                 "proxy_protocol_from": ["127.0.0.1", "10.0.0.0/8"]},
                 {"transport": "http", "address": "127.0.0.1", "metrics": true}, {}],
   "relay": {"address": "192.0.2.10", "advertised_address": "198.51.100.7",
             "ipv6_address": "2001:db8::10", "port_min": 50000, "port_max": 50100},
@@ -137,7 +138,7 @@ def configs() -> dict:
   "peers": {"allow": ["10.1.0.0/16"], "deny": ["2001:db8::/32"], "allow_listeners": false},
   "limits": {"max_connections": 500, "max_connections_per_ip": 8,
              "max_bandwidth_per_allocation": 0, "unauthenticated_requests_per_second": 5,
-             "unauthenticated_burst": 7},
+             "unauthenticated_burst": 7, "stream_idle_timeout": 45},
   "shutdown": {"grace_period": 30},
   "tls": {"certificate": "/c.pem", "private_key": "/k.pem", "handshake_timeout": 7},
   "credentials": {"api_keys": [{"label": "app", "key": "0123456789abcdef"}], "hosts": ["h"],
@@ -146,6 +147,30 @@ def configs() -> dict:
 }"""
     out["errors"] = b'{"listeners": [{"port": 70000}], "auth": {"relam": 1}, "limits": {"x": 1}}'
     return out
+
+
+def proxy_headers() -> dict:
+    """First bytes of connections on a PROXY-protocol listener (nginx sends v1, HAProxy v2)."""
+    sig = bytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A])
+
+    def v2(command: int, family: int, body: bytes) -> bytes:
+        return sig + bytes([0x20 | command, family]) + struct.pack("!H", len(body)) + body
+
+    v4 = bytes([198, 51, 100, 7, 127, 0, 0, 1]) + struct.pack("!HH", 40000, 3478)
+    v6 = bytes.fromhex("20010db8000000000000000000000010") + bytes(15) + b"\x01" + struct.pack("!HH", 40000, 443)
+    tlv = bytes([0x01, 0x00, 0x02]) + b"h2" + bytes([0x04, 0x00, 0x03]) + b"\x00\x00\x00"
+    binding = stun_codec.build_message(stun_codec.make_type(stun_codec.BINDING, stun_codec.REQUEST), tid=TID)
+    return {
+        "v1-tcp4": b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 3478\r\n",
+        "v1-tcp6-then-binding": b"PROXY TCP6 2001:db8::10 ::1 40000 3478\r\n" + binding,
+        "v1-unknown": b"PROXY UNKNOWN\r\n",
+        "v1-too-long": b"PROXY TCP4 " + b"1" * 120 + b"\r\n",
+        "v2-tcp4-then-binding": v2(1, 0x11, v4) + binding,
+        "v2-tcp6": v2(1, 0x21, v6),
+        "v2-tlv": v2(1, 0x11, v4 + tlv),
+        "v2-local": v2(0, 0x00, b""),
+        "tls-client-hello": bytes([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]),
+    }
 
 
 def main() -> None:
@@ -167,6 +192,8 @@ def main() -> None:
         write("http_session_fuzz", name, b"\x2a" + data)
     for name, data in configs().items():
         write("config_fuzz", name, data)
+    for name, data in proxy_headers().items():
+        write("proxy_protocol_fuzz", name, data)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ struct Listener {
   bool http_only = false;
   bool metrics = false;         // /metrics answered here (default: only on "http" listeners)
   bool proxy_protocol = false;  // a PROXY v2 header precedes each connection (TCP-based only)
+  // The proxies allowed to send that header (CIDRs): required when proxy_protocol is true; a
+  // connection from any other address is closed at accept.
+  std::vector<std::string> proxy_protocol_from;
 };
 
 struct RelayConfig {
@@ -72,6 +75,9 @@ struct LimitsConfig {
   uint64_t max_bandwidth_per_allocation = 12'500'000;  // relayed bytes/s, each direction
   uint32_t unauthenticated_requests_per_second = 50;   // per IPv4 address or IPv6 /64
   uint32_t unauthenticated_burst = 100;
+  // A TCP/TLS TURN connection without an allocation is closed this many seconds after its first
+  // message, or after its allocation ended.
+  uint32_t stream_idle_timeout_s = 30;
 };
 
 struct ShutdownConfig {

@@ -1,6 +1,8 @@
 // What a worker logs about its clients: the turn::Server's events (turn::Observer) and the
 // transport's own (refused connections, TLS failures, garbage). Rate-limited, so a flood cannot
-// fill the disk; never per relayed packet; never a secret.
+// fill the disk; never per relayed packet; never a secret. Allocation events are also forwarded to
+// the transport (StreamConnections arms its idle timers from them), so the core keeps one
+// observer.
 #pragma once
 
 #include <uv.h>
@@ -18,6 +20,8 @@ class EventLog final : public turn::Observer {
 
   // Whether a line may be written now (and, when lines were suppressed before, says how many).
   bool allowed() noexcept;
+  // Where on_allocation_created / on_allocation_deleted go as well (null: nowhere).
+  void forward_allocations_to(turn::Observer* next) noexcept { next_ = next; }
 
   // turn::Observer
   void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
@@ -29,6 +33,7 @@ class EventLog final : public turn::Observer {
  private:
   uv_loop_t* loop_;
   policy::TokenBucket budget_;
+  turn::Observer* next_ = nullptr;
 };
 
 }  // namespace turnpike::net

@@ -40,6 +40,17 @@ inline const metrics::Family kStreamGarbage = declare(
 inline const metrics::Family kStreamDropped =
     declare("turnpike_stream_dropped_total", Kind::kCounter,
             "Messages dropped because a client's send queue was full.");
+inline const metrics::Family kStreamIdleClosed =
+    declare("turnpike_stream_idle_closed_total", Kind::kCounter,
+            "TCP/TLS TURN connections closed for holding no allocation for "
+            "limits.stream_idle_timeout.");
+inline const metrics::Family kProxyUntrusted =
+    declare("turnpike_proxy_untrusted_total", Kind::kCounter,
+            "Connections to a PROXY-protocol listener from an address outside its "
+            "proxy_protocol_from, reset at accept.");
+inline const metrics::Family kHttpQueueFull =
+    declare("turnpike_http_queue_full_total", Kind::kCounter,
+            "HTTP connections closed because the worker's HTTP write budget was spent.");
 
 inline const metrics::Family kUdpSendErrors = declare(
     "turnpike_udp_send_errors_total", Kind::kCounter, "UDP sends that failed (buffer full).");

@@ -1,7 +1,9 @@
 // One TCP or TLS client connection (RFC 8656 §3.1): bytes in -> (TLS decrypt) -> StreamFramer ->
 // turn::Server; bytes out -> (TLS encrypt) -> non-blocking write with a bounded queue. The
 // allocation made over it dies with it. A connection that has not delivered a complete STUN
-// message (or finished its TLS handshake) within the handshake timeout is closed.
+// message (or finished its TLS handshake) within the handshake timeout is closed; a TURN
+// connection that holds no allocation is closed after the idle timeout (from its first message,
+// or from the end of its allocation).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -10,10 +12,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "turnpike/http/http_session.h"
 #include "turnpike/net/stream_host.h"
 #include "turnpike/net/uv_handle.h"
+#include "turnpike/policy/peer_filter.h"
 #include "turnpike/stun/stream_framer.h"
 #include "turnpike/util/socket_address.h"
 
@@ -27,11 +31,14 @@ class StreamConnection {
 
   struct Options {
     Transport transport = Transport::kTcp;
-    SSL_CTX* tls = nullptr;         // set for TLS listeners
-    http::Handler* http = nullptr;  // set where HTTP is served
-    bool http_only = false;         // no TURN on this listener
-    bool proxy_protocol = false;    // expect a PROXY v2 header first (behind nginx/HAProxy)
-    uint64_t timeout_ms = 10'000;   // handshake / first message / HTTP idle
+    SSL_CTX* tls = nullptr;             // set for TLS listeners
+    http::Handler* http = nullptr;      // set where HTTP is served
+    bool http_only = false;             // no TURN on this listener
+    bool proxy_protocol = false;        // expect a PROXY v2 header first (behind nginx/HAProxy)
+    uint64_t timeout_ms = 10'000;       // handshake / first message / HTTP idle
+    uint64_t idle_timeout_ms = 30'000;  // TURN without an allocation; 0 = never
+    // With proxy_protocol: the proxies whose connections are accepted (others are reset at once).
+    const std::vector<policy::Cidr>* proxy_from = nullptr;
   };
 
   // Accepts a pending connection on `listener`. Returns null when accept fails.
@@ -50,6 +57,10 @@ class StreamConnection {
   static constexpr size_t kCoalesceBytes = 16384;  // one full TLS record of plaintext
   void close();  // idempotent; the object frees itself once its handles are closed
   [[nodiscard]] const FiveTuple& tuple() const noexcept { return tuple_; }
+  // The server made / deleted the allocation of this connection's 5-tuple: while one lives, the
+  // idle timer is off; when it ends, the idle timeout starts again.
+  void on_allocation_created();
+  void on_allocation_deleted();
 
   // Connection-limit bookkeeping (the host): whether this connection is counted, and under which
   // source (none until a PROXY header names it).
@@ -62,7 +73,7 @@ class StreamConnection {
   // libuv callbacks (stream_connection.cpp).
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_timeout();
-  void on_write_done(size_t bytes);
+  void on_write_done(size_t bytes, bool charged);
 
  private:
   StreamConnection(StreamHost& host, uint64_t id) : host_(host) { tuple_.connection_id = id; }
@@ -82,7 +93,9 @@ class StreamConnection {
 
   void finish_close(bool with_reset);  // shared by close() and reset()
   void restart_timer(uint64_t ms);
+  void arm_idle_timer();  // TURN without an allocation: closed after idle_timeout_ms_
   bool start_tls(SSL_CTX* tls);
+  void configure(const Options& options);  // the per-connection settings, at accept
 
   StreamHost& host_;
   FiveTuple tuple_;
@@ -100,6 +113,8 @@ class StreamConnection {
   http::Handler* http_handler_ = nullptr;
   std::unique_ptr<http::HttpSession> http_;
   uint64_t timeout_ms_ = 0;
+  uint64_t idle_timeout_ms_ = 0;
+  uint32_t allocations_ = 0;  // allocations of our 5-tuple (0 or 1)
   bool close_when_drained_ = false;
   bool flush_scheduled_ = false;  // our id is in the worker's flush list
   std::vector<uint8_t> pending_;  // coalesced output not yet written (plaintext)

@@ -1,12 +1,15 @@
 // The TCP and TLS client connections of one worker (RFC 8656 §3.1; RFC 7443 for TLS with ALPN):
 // the table by connection id, admission under the daemon-wide connection limits, and the host
 // every StreamConnection talks to. Frames go to the turn::Server; the server's answers come back
-// through send().
+// through send(); its allocation events (turn::Observer, forwarded by the EventLog) arm and
+// disarm each connection's idle timer. HTTP output queued in libuv is capped per worker.
 #pragma once
 
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -19,8 +22,12 @@
 
 namespace turnpike::net {
 
-class StreamConnections final : public StreamHost, public StreamFlushTarget {
+class StreamConnections final : public StreamHost, public StreamFlushTarget, public turn::Observer {
  public:
+  // Most HTTP response bytes waiting for slow readers, all connections of one worker together
+  // (each connection also has StreamConnection::kMaxQueuedBytes).
+  static constexpr size_t kMaxHttpQueuedBytes = 16u << 20;
+
   StreamConnections(uv_loop_t* loop, turn::Server& server, BatchedIo& io,
                     SharedConnectionLimits& limits, EventLog& log, metrics::Counters& counters);
   StreamConnections(const StreamConnections&) = delete;
@@ -36,6 +43,7 @@ class StreamConnections final : public StreamHost, public StreamFlushTarget {
   }
   void close_all();
   [[nodiscard]] size_t size() const noexcept { return connections_.size(); }
+  [[nodiscard]] size_t http_queued() const noexcept { return http_queued_; }
 
   // StreamHost
   uv_buf_t read_buffer() noexcept override;
@@ -44,6 +52,10 @@ class StreamConnections final : public StreamHost, public StreamFlushTarget {
   bool admit_proxied_source(StreamConnection& connection) override;
   void on_frame(StreamConnection& connection, ByteView frame) override;
   void on_closed(StreamConnection& connection) override;
+  bool charge_http_queue(size_t bytes) noexcept override;
+  void release_http_queue(size_t bytes) noexcept override {
+    http_queued_ -= std::min(bytes, http_queued_);
+  }
   void schedule_flush(StreamConnection& connection) override {
     io_.schedule_stream_flush(connection.tuple().connection_id);
   }
@@ -51,6 +63,10 @@ class StreamConnections final : public StreamHost, public StreamFlushTarget {
   [[nodiscard]] Now now() const noexcept override;
   // StreamFlushTarget
   void run_scheduled_flush(uint64_t connection_id) override;
+  // turn::Observer (allocation events only)
+  void on_allocation_created(const FiveTuple& client, const SocketAddress& relayed,
+                             std::string_view username) override;
+  void on_allocation_deleted(const FiveTuple& client, std::string_view reason) override;
 
  private:
   uv_loop_t* loop_;
@@ -61,6 +77,7 @@ class StreamConnections final : public StreamHost, public StreamFlushTarget {
   metrics::Counters& counters_;
   std::unordered_map<uint64_t, StreamConnection*> connections_;
   uint64_t next_id_ = 1;
+  size_t http_queued_ = 0;  // bytes under charge_http_queue
   std::vector<uint8_t> read_buffer_;
   std::vector<uint8_t> tls_plaintext_;
 };

@@ -44,8 +44,9 @@ struct WorkerSetup {
   http::ServiceHandler* http = nullptr;  // the credential service, shared by all workers
   SSL_CTX* tls = nullptr;                // required when a listener is "tls"
   uint64_t handshake_timeout_ms = 10'000;
-  bool shared_listeners = false;      // several workers: listeners use SO_REUSEPORT
-  size_t index = 0;                   // this worker's number, for the metrics board
+  uint64_t stream_idle_timeout_ms = 30'000;  // TCP/TLS TURN without an allocation; 0 = never
+  bool shared_listeners = false;             // several workers: listeners use SO_REUSEPORT
+  size_t index = 0;                          // this worker's number, for the metrics board
   SharedRelayPorts* ports = nullptr;  // shared by all workers; the worker makes its own if null
   // TCP/TLS connection limits shared by all workers; the worker makes its own (from the two
   // numbers below) if null.

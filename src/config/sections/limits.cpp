@@ -1,5 +1,6 @@
 // limits.*: max_connections, max_connections_per_ip, max_bandwidth_per_allocation,
-// unauthenticated_requests_per_second, unauthenticated_burst (0 = no limit, except the burst).
+// unauthenticated_requests_per_second, unauthenticated_burst, stream_idle_timeout (0 = no limit,
+// except the burst).
 #include <cstdint>
 #include <string>
 
@@ -11,6 +12,7 @@ namespace {
 constexpr uint32_t kMaxConnections = 10'000'000;
 constexpr uint64_t kMaxBandwidth = 100'000'000'000ULL;  // 100 GB/s: above any NIC
 constexpr uint32_t kMaxRequestRate = 1'000'000;
+constexpr uint32_t kMaxIdleTimeout = 86'400;  // one day
 
 }  // namespace
 
@@ -34,8 +36,12 @@ void read_limits(Reader& r, const Json& value, const std::string& path, Config& 
                r.unsigned_into(v, p, limits.unauthenticated_requests_per_second, 0,
                                kMaxRequestRate);
              }},
-            {"unauthenticated_burst", [&](const Json& v, const std::string& p) {
+            {"unauthenticated_burst",
+             [&](const Json& v, const std::string& p) {
                r.unsigned_into(v, p, limits.unauthenticated_burst, 1, kMaxRequestRate);
+             }},
+            {"stream_idle_timeout", [&](const Json& v, const std::string& p) {
+               r.unsigned_into(v, p, limits.stream_idle_timeout_s, 0, kMaxIdleTimeout);
              }}});
 }
 
@@ -63,6 +69,10 @@ void validate_limits(const Config& config, Reader& r) {
   if (l.unauthenticated_burst == 0 || l.unauthenticated_burst > kMaxRequestRate) {
     r.error("limits.unauthenticated_burst",
             "must be between 1 and " + std::to_string(kMaxRequestRate));
+  }
+  if (l.stream_idle_timeout_s > kMaxIdleTimeout) {
+    r.error("limits.stream_idle_timeout",
+            "must be at most " + std::to_string(kMaxIdleTimeout) + " (seconds; 0 = never)");
   }
 }
 

@@ -1,5 +1,6 @@
-// listeners[]: transport, address, port, metrics, proxy_protocol; the default listeners when the
-// key is absent; duplicate addresses. (A "tls" listener needing tls.certificate: tls.cpp.)
+// listeners[]: transport, address, port, metrics, proxy_protocol, proxy_protocol_from; the default
+// listeners when the key is absent; duplicate addresses; trusted proxies required with PROXY. (A
+// "tls" listener needing tls.certificate: tls.cpp.)
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,10 @@ Listener read_listener(Reader& r, const Json& value, const std::string& path) {
              [&](const Json& v, const std::string& p) {
                if (auto on = r.boolean(v, p)) listener.proxy_protocol = *on;
              }},
+            {"proxy_protocol_from",
+             [&](const Json& v, const std::string& p) {
+               read_cidr_list(r, v, p, listener.proxy_protocol_from);
+             }},
             {"address",
              [&](const Json& v, const std::string& p) {
                if (auto ip = r.ip_address(v, p)) listener.address.ip = *ip;
@@ -69,6 +74,23 @@ Listener read_listener(Reader& r, const Json& value, const std::string& path) {
   return listener;
 }
 
+// PROXY headers are trusted only from the proxies the operator names: anyone else could choose the
+// address every limit, nonce and log line uses.
+void validate_proxy_sources(const Listener& listener, const std::string& path, Reader& r) {
+  const std::string key = path + ".proxy_protocol_from";
+  if (listener.proxy_protocol && listener.proxy_protocol_from.empty()) {
+    r.error(key,
+            "required when proxy_protocol is true: the CIDRs of the proxies allowed to send "
+            "the PROXY header (e.g. [\"127.0.0.1/32\"])");
+  }
+  if (!listener.proxy_protocol && !listener.proxy_protocol_from.empty()) {
+    r.error(key, "only applies with \"proxy_protocol\": true");
+  }
+  for (size_t i = 0; i < listener.proxy_protocol_from.size(); ++i) {
+    check_cidr(listener.proxy_protocol_from[i], index_path(key, i), r);
+  }
+}
+
 }  // namespace
 
 void read_listeners(Reader& r, const Json& value, const std::string& path, Config& config) {
@@ -83,14 +105,16 @@ void apply_default_listeners(const Json& root, Config& config) {
   if (!root.is_object() || root.contains("listeners")) return;
   // RFC 8656 §4 ports: 3478 for UDP and TCP, 5349 for TLS; and TLS on 443 for networks that
   // let nothing but HTTPS out.
-  const SocketAddress any{IpAddress{}, kDefaultPort};
-  config.listeners = {Listener{Transport::kUdp, any, false, false, false},
-                      Listener{Transport::kTcp, any, false, false, false}};
+  const auto plain = [](Transport transport, uint16_t port) {
+    Listener listener;
+    listener.transport = transport;
+    listener.address = SocketAddress{IpAddress{}, port};
+    return listener;
+  };
+  config.listeners = {plain(Transport::kUdp, kDefaultPort), plain(Transport::kTcp, kDefaultPort)};
   if (!config.tls.certificate.empty()) {
-    config.listeners.push_back(Listener{
-        Transport::kTls, SocketAddress{IpAddress{}, kDefaultTlsPort}, false, false, false});
-    config.listeners.push_back(
-        Listener{Transport::kTls, SocketAddress{IpAddress{}, 443}, false, false, false});
+    config.listeners.push_back(plain(Transport::kTls, kDefaultTlsPort));
+    config.listeners.push_back(plain(Transport::kTls, 443));
   }
 }
 
@@ -99,6 +123,7 @@ void validate_listeners(const Config& config, Reader& r) {
   for (size_t i = 0; i < config.listeners.size(); ++i) {
     const Listener& listener = config.listeners[i];
     if (listener.address.port == 0) r.error(index_path("listeners", i) + ".port", "must not be 0");
+    validate_proxy_sources(listener, index_path("listeners", i), r);
     for (size_t j = 0; j < i; ++j) {
       const Listener& other = config.listeners[j];
       const bool both_stream =

@@ -1,4 +1,5 @@
-// peers.*: allow and deny (CIDR lists), allow_listeners.
+// peers.*: allow and deny (CIDR lists), allow_listeners. Also the CIDR-list reader other sections
+// share (listeners[].proxy_protocol_from).
 #include <string>
 #include <string_view>
 #include <utility>
@@ -8,8 +9,6 @@
 #include "turnpike/policy/peer_filter.h"
 
 namespace turnpike::config::detail {
-namespace {
-
 // Checked while parsing (so one run reports every problem) and again by validate() (so configs
 // built or changed in code are covered too).
 void check_cidr(const std::string& text, std::string_view path, Reader& reader) {
@@ -28,8 +27,6 @@ void read_cidr_list(Reader& r, const Json& value, const std::string& path,
   }
   out = std::move(cidrs);
 }
-
-}  // namespace
 
 void read_peers(Reader& r, const Json& value, const std::string& path, Config& config) {
   PeerConfig& peers = config.peers;

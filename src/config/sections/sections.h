@@ -50,6 +50,11 @@ void apply_auth_env(AuthConfig& auth, GetEnv getenv_fn);
 void read_allocation(Reader& r, const Json& value, const std::string& path, Config& config);
 void validate_allocation(const Config& config, Reader& r);
 
+// A list of CIDR strings (each checked: "... is not a CIDR range"), and the check alone.
+void read_cidr_list(Reader& r, const Json& value, const std::string& path,
+                    std::vector<std::string>& out);
+void check_cidr(const std::string& text, std::string_view path, Reader& reader);
+
 void read_peers(Reader& r, const Json& value, const std::string& path, Config& config);
 void validate_peers(const Config& config, Reader& r);
 

@@ -102,6 +102,29 @@ TEST(ConfigLimits, PerIpCannotExceedTheTotal) {
       errors_of(R"("limits": {"max_connections": 0, "max_connections_per_ip": 11})").empty());
 }
 
+TEST(ConfigLimits, StreamIdleTimeout) {
+  auto c = parse_config(document(""));
+  ASSERT_TRUE(c) << join(c.error().messages);
+  EXPECT_EQ(c->limits.stream_idle_timeout_s, 30U);  // secure default: idle sockets do not pile up
+  c = parse_config(document(R"("limits": {"stream_idle_timeout": 2})"));
+  ASSERT_TRUE(c) << join(c.error().messages);
+  EXPECT_EQ(c->limits.stream_idle_timeout_s, 2U);
+  EXPECT_TRUE(errors_of(R"("limits": {"stream_idle_timeout": 0})").empty());  // 0 = never
+  EXPECT_EQ(errors_of(R"("limits": {"stream_idle_timeout": 86401})"),
+            std::vector<std::string>{"limits.stream_idle_timeout: 86401 is out of range 0-86400"});
+  EXPECT_EQ(
+      errors_of(R"("limits": {"stream_idle_timeout": "30s"})"),
+      std::vector<std::string>{"limits.stream_idle_timeout: expected an integer, got string"});
+  c = parse_config(document(""));
+  ASSERT_TRUE(c);
+  c->limits.stream_idle_timeout_s = 100000;
+  ConfigErrors errors;
+  validate(*c, errors);
+  EXPECT_EQ(errors.messages,
+            std::vector<std::string>{
+                "limits.stream_idle_timeout: must be at most 86400 (seconds; 0 = never)"});
+}
+
 TEST(ConfigLimits, ValidateCatchesValuesSetInCode) {
   auto c = parse_config(document(""));
   ASSERT_TRUE(c);

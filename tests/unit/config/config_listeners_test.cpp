@@ -54,9 +54,69 @@ TEST(ConfigValidate, ListenerChecks) {
       validate_errors(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
           "listeners": [{"transport": "tcp"}, {"transport": "udp"}, {"transport": "tls", "port": 3478}]})"),
       "listeners[2]: 0.0.0.0:3478 is already used by listeners[0]"));
-  config.listeners = {Listener{Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0},
-                               false, false, false}};
+  config.listeners = {Listener{
+      Transport::kUdp, SocketAddress{IpAddress::v4(127, 0, 0, 1), 0}, false, false, false, {}}};
   EXPECT_EQ(validate_errors(config), std::vector<std::string>{"listeners[0].port: must not be 0"});
+}
+
+// PROXY headers are trusted only from the proxies named in proxy_protocol_from: required with
+// proxy_protocol, CIDRs, and meaningless without it.
+constexpr std::string_view kProxyHead =
+    R"({"relay": {"address": "192.0.2.10"}, "auth": {"static_users": {"u": "p"}}, "listeners": )";
+
+std::string with_listeners(std::string_view listeners) {
+  return std::string(kProxyHead) + std::string(listeners) + "}";
+}
+
+TEST(ConfigListeners, ProxyProtocolFromIsRead) {
+  auto c = parse_config(with_listeners(
+      R"([{"transport": "tcp", "proxy_protocol": true,
+           "proxy_protocol_from": ["127.0.0.1", "10.0.0.0/8", "::1/128"]}])"));
+  ASSERT_TRUE(c) << join(c.error().messages);
+  ASSERT_EQ(c->listeners.size(), 1U);
+  EXPECT_TRUE(c->listeners[0].proxy_protocol);
+  EXPECT_EQ(c->listeners[0].proxy_protocol_from,
+            (std::vector<std::string>{"127.0.0.1", "10.0.0.0/8", "::1/128"}));
+  EXPECT_TRUE(validate_errors(*c).empty()) << join(validate_errors(*c));
+}
+
+TEST(ConfigListeners, ProxyProtocolRequiresTrustedSources) {
+  EXPECT_EQ(
+      validate_errors(with_listeners(R"([{"transport": "tcp", "proxy_protocol": true}])")),
+      std::vector<std::string>{
+          R"(listeners[0].proxy_protocol_from: required when proxy_protocol is true: the CIDRs )"
+          R"(of the proxies allowed to send the PROXY header (e.g. ["127.0.0.1/32"]))"});
+  EXPECT_TRUE(has_message(
+      validate_errors(with_listeners(
+          R"([{"transport": "udp"}, {"transport": "tcp", "proxy_protocol": true,
+              "proxy_protocol_from": []}])")),
+      R"(listeners[1].proxy_protocol_from: required when proxy_protocol is true: the CIDRs )"
+      R"(of the proxies allowed to send the PROXY header (e.g. ["127.0.0.1/32"]))"));
+  EXPECT_EQ(validate_errors(
+                with_listeners(R"([{"transport": "tcp", "proxy_protocol_from": ["10.0.0.1"]}])")),
+            std::vector<std::string>{
+                R"(listeners[0].proxy_protocol_from: only applies with "proxy_protocol": true)"});
+}
+
+TEST(ConfigListeners, ProxyProtocolFromBadEntries) {
+  EXPECT_EQ(parse_errors(with_listeners(
+                R"([{"transport": "tcp", "proxy_protocol": true,
+                     "proxy_protocol_from": ["10.0.0.1/8", "proxy.example", 5]}])")),
+            (std::vector<std::string>{
+                R"(listeners[0].proxy_protocol_from[0]: "10.0.0.1/8" is not a CIDR range)",
+                R"(listeners[0].proxy_protocol_from[1]: "proxy.example" is not a CIDR range)",
+                "listeners[0].proxy_protocol_from[2]: expected a string, got integer"}));
+  EXPECT_EQ(
+      parse_errors(with_listeners(
+          R"([{"transport": "tcp", "proxy_protocol": true, "proxy_protocol_from": "::1"}])")),
+      std::vector<std::string>{"listeners[0].proxy_protocol_from: expected an array, got string"});
+  Config config = valid_config();
+  ASSERT_EQ(config.listeners[1].transport, Transport::kTcp);  // the default UDP + TCP
+  config.listeners[1].proxy_protocol = true;
+  config.listeners[1].proxy_protocol_from = {"not a cidr"};
+  EXPECT_EQ(validate_errors(config),
+            std::vector<std::string>{
+                R"(listeners[1].proxy_protocol_from[0]: "not a cidr" is not a CIDR range)"});
 }
 
 }  // namespace
