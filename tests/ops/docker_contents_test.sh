@@ -64,8 +64,9 @@ env >"$tmp/fake.env"
 exit 0
 EOF
 chmod +x "$fakebin/turnpiked"
-printf -- '-----BEGIN CERTIFICATE-----\nnot checked by --check-config\n' >"$tmp/cert.pem"
-printf -- '-----BEGIN PRIVATE KEY-----\nnot checked by --check-config\n' >"$tmp/key.pem"
+# A real pair: --check-config loads the certificate and key.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1
 
 secret1=ops-test-secret-0123456789abcdef
 api_key=ops-test-api-key-0123456789
