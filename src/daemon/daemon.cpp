@@ -164,6 +164,7 @@ class Daemon {
     }
     start_signals();
     watch_certificate();
+    watch_local_addresses();
 
     warn_about_relay_address(config_);
     log_capacity(config_);
@@ -223,6 +224,7 @@ class Daemon {
         service_->update(std::move(service));
         hand_to_workers(r.credentials, r.peer_filter, r.tls ? r.tls->get() : nullptr);
         if (r.tls) tls_ = std::move(r.tls);
+        refresh_local_addresses(true);
         spdlog::info("reload done ({} REST secret(s), {} static user(s))",
                      fresh->auth.rest_secrets.size(), fresh->auth.static_users.size());
       } else {
@@ -247,6 +249,30 @@ class Daemon {
           SSL_CTX_free(tls);
         }
       });
+    }
+  }
+
+  // The host's addresses change (DHCP, a floating IP, an interface added): the workers read them at
+  // start; they are read again every minute (here, off the packet path) and on SIGHUP, and posted
+  // to every worker when they differ. A new filter's generation (hand_to_workers) and a new
+  // address set both make the workers' cached peer verdicts stale (turn::PeerVerdict).
+  void watch_local_addresses() {
+    local_addresses_ = net::interface_addresses();
+    addresses_timer_.init(&uv_timer_init, &loop_, this);
+    uv_timer_start(
+        addresses_timer_.get(),
+        [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->refresh_local_addresses(false); },
+        kAddressesPollMs, kAddressesPollMs);
+  }
+
+  void refresh_local_addresses(bool always) {
+    std::vector<IpAddress> fresh = net::interface_addresses();
+    if (!always && fresh == local_addresses_) return;
+    if (fresh != local_addresses_) spdlog::info("local addresses changed: {} now", fresh.size());
+    local_addresses_ = fresh;
+    for (auto& slot : slots_) {
+      net::Worker* w = slot->worker.get();
+      w->post([w, fresh] { w->set_local_addresses(fresh); });
     }
   }
 
@@ -333,6 +359,7 @@ class Daemon {
     if (stopped_) return;
     stopped_ = true;
     drain_timer_.close();
+    addresses_timer_.close();
     spdlog::info("signal {}: shutting down", signum);
     notify_systemd("STOPPING=1");
     for (auto& slot : slots_) {
@@ -378,6 +405,9 @@ class Daemon {
   net::UvHandle<uv_signal_t> sigterm_;
   net::UvHandle<uv_signal_t> sighup_;
   std::array<net::UvHandle<uv_fs_poll_t>, 2> cert_polls_;  // certificate chain, private key
+  net::UvHandle<uv_timer_t> addresses_timer_;
+  std::vector<IpAddress> local_addresses_;
+  static constexpr uint64_t kAddressesPollMs = 60'000;
   static constexpr unsigned kCertificatePollMs = 30'000;
 };
 

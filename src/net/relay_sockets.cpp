@@ -59,6 +59,7 @@ std::optional<SocketAddress> RelaySockets::open(turn::AllocationId owner,
   close_socket(slot);
   slot.owner = owner;
   slot.socket = std::move(socket);
+  ports_.set_live(request.family, slot.socket->local().port, true);
   return slot.socket->local();
 }
 
@@ -68,6 +69,7 @@ void RelaySockets::close_socket(Slot& slot) {
   // hand out again): they leave first. The port returns to the pool once the socket is closed.
   io_.flush();
   const uint16_t port = slot.socket->local().port;
+  ports_.set_live(slot.socket->local().family(), port, false);
   slot.socket->close([ports = &ports_, port] { ports->release(port); });
   slot.socket.reset();
 }

@@ -16,25 +16,10 @@ constexpr uint64_t kTickMs = 500;
 // The addresses clients reach our listeners at, with each listener's port: a wildcard listener is
 // reached at every local address of its family, and any listener may be reached at the relay and
 // advertised (public, 1:1 NAT) addresses. turn::Server never relays to these (RFC 8656 §21.1.7).
-std::vector<IpAddress> local_addresses(Family family) {
-  std::vector<IpAddress> out;
-  uv_interface_address_t* interfaces = nullptr;
-  int count = 0;
-  if (uv_interface_addresses(&interfaces, &count) != 0) return out;
-  for (int i = 0; i < count; ++i) {
-    const auto a = SocketAddress::from_sockaddr(
-        reinterpret_cast<const sockaddr*>(&interfaces[i].address.address4));
-    if (a && a->family() == family) out.push_back(a->ip);
-  }
-  uv_free_interface_addresses(interfaces, count);
-  return out;
-}
-
-turn::ServerConfig with_own_listeners(const WorkerSetup& setup) {
-  turn::ServerConfig config = setup.server;
-  const std::vector<IpAddress> local_v4 = local_addresses(Family::kIPv4);
-  const std::vector<IpAddress> local_v6 = local_addresses(Family::kIPv6);
-  std::vector<SocketAddress>& out = config.own_listeners;
+std::vector<SocketAddress> own_listeners(const WorkerSetup& setup,
+                                         const std::vector<IpAddress>& local) {
+  const turn::ServerConfig& config = setup.server;
+  std::vector<SocketAddress> out = config.own_listeners;
   const auto add = [&out](const IpAddress& ip, uint16_t port) {
     const SocketAddress address{ip, port};
     if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
@@ -42,7 +27,9 @@ turn::ServerConfig with_own_listeners(const WorkerSetup& setup) {
   for (const config::Listener& l : setup.listeners) {
     const bool v4 = l.address.family() == Family::kIPv4;
     if (l.address.ip.is_unspecified()) {
-      for (const IpAddress& ip : v4 ? local_v4 : local_v6) add(ip, l.address.port);
+      for (const IpAddress& ip : local) {
+        if ((ip.family == Family::kIPv4) == v4) add(ip, l.address.port);
+      }
     } else {
       add(l.address.ip, l.address.port);
     }
@@ -51,7 +38,7 @@ turn::ServerConfig with_own_listeners(const WorkerSetup& setup) {
       if (ip && (ip->family == Family::kIPv4) == v4) add(*ip, l.address.port);
     }
   }
-  return config;
+  return out;
 }
 
 SharedRelayPorts* own_ports_if_needed(const WorkerSetup& setup) {
@@ -66,6 +53,20 @@ SharedConnectionLimits* own_limits_if_needed(const WorkerSetup& setup) {
 
 }  // namespace
 
+std::vector<IpAddress> interface_addresses() {
+  std::vector<IpAddress> out;
+  uv_interface_address_t* interfaces = nullptr;
+  int count = 0;
+  if (uv_interface_addresses(&interfaces, &count) != 0) return out;
+  for (int i = 0; i < count; ++i) {
+    const auto a = SocketAddress::from_sockaddr(
+        reinterpret_cast<const sockaddr*>(&interfaces[i].address.address4));
+    if (a) out.push_back(a->ip);
+  }
+  uv_free_interface_addresses(interfaces, count);
+  return out;
+}
+
 Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
                const auth::NonceIssuer& nonces, const policy::PeerFilter& peer_filter)
     : loop_(loop),
@@ -77,12 +78,13 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
                                                              : *own_connection_limits_),
       log_(loop),
       relays_(loop, io_, ports_, setup_.relay_ipv4, setup_.relay_ipv6),
-      server_(with_own_listeners(setup_),
-              turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, *this, log_}),
+      server_(setup_.server, turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_,
+                                                *this, log_, ports_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
   // The idle timers of TCP/TLS connections follow the allocations.
   log_.forward_allocations_to(&connections_);
+  set_local_addresses(interface_addresses());
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference
 }
 
@@ -98,6 +100,10 @@ void Worker::set_tls(SSL_CTX* tls) noexcept {
   for (auto& l : stream_listeners_) {
     l->set_options(tls, setup_.handshake_timeout_ms, setup_.stream_idle_timeout_ms);
   }
+}
+
+void Worker::set_local_addresses(const std::vector<IpAddress>& local) {
+  server_.set_own_addresses(local, own_listeners(setup_, local));
 }
 
 void Worker::start() {

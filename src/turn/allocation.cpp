@@ -41,7 +41,7 @@ bool Allocation::install_channel(const Channel& channel, size_t cap) {
   for (Channel& c : channels) {
     if (c.number == channel.number) {
       c.expires = std::max(c.expires, channel.expires);
-      c.policy_allowed = channel.policy_allowed;
+      c.verdict = channel.verdict;
       return true;
     }
   }

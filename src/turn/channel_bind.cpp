@@ -30,15 +30,13 @@ void Server::handle_channel_bind(Request& req) {
   if (peer->family() != a->relayed.family()) {
     return send_error(req, error::kPeerAddressFamilyMismatch);
   }
-  // Restrictions on the peer's address and port: 403. Never a channel to our own listeners
-  // (RFC 8656 §21.1.7), then the peer policy.
-  if (is_own_listener(*peer)) {
-    counters_.add(metric::kOwnListenerDenied);
-    counters_.add(metric::kPeerDenied);
-    deps_.observer.on_peer_denied(a->client, *peer);
+  // Restrictions on the peer's address and port: 403. One of our clients' relayed addresses is
+  // always allowed; never our own listeners (RFC 8656 §21.1.7) nor another port of our own host;
+  // then the peer policy. The verdict is kept with the channel and judged again when stale.
+  PeerVerdict verdict = judge(*peer);
+  if (table_.find_by_relayed(*peer) == nullptr && !peer_reachable(*a, *peer, verdict)) {
     return send_error(req, error::kForbidden);
   }
-  if (!peer_allowed(*a, *peer)) return send_error(req, error::kForbidden);
   const Millis now = req.now.mono_ms;
   a->reap(now);
   // Checks 3 and 4: the number is not bound to another peer, nor the peer to another number (400).
@@ -50,8 +48,7 @@ void Server::handle_channel_bind(Request& req) {
   if (new_permission && a->permissions.size() >= config_.max_permissions) {
     return send_error(req, error::kInsufficientCapacity);
   }
-  const Channel channel{*number, *peer, now + config_.channel_lifetime_ms,
-                        deps_.peer_filter.allows(peer->ip)};
+  const Channel channel{*number, *peer, now + config_.channel_lifetime_ms, verdict};
   if (!a->install_channel(channel, config_.max_channels)) {
     return send_error(req, error::kInsufficientCapacity);
   }

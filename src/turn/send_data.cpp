@@ -46,8 +46,9 @@ void Server::handle_indication(const FiveTuple& client, const stun::MessageView&
     deps_.observer.on_dropped(client, "Send indication without permission");
     return;
   }
-  // The DATA goes to the peer in a UDP datagram from the relayed address.
-  relay_to_peer(*a, *peer, *data, now, false);
+  // The DATA goes to the peer in a UDP datagram from the relayed address (judged afresh).
+  PeerVerdict verdict;
+  relay_to_peer(*a, *peer, *data, now, verdict);
 }
 
 // RFC 8656 §12.6 "Receiving a ChannelData Message".
@@ -57,42 +58,29 @@ void Server::handle_channel_data(const FiveTuple& client, ByteView bytes, const 
   // A channel bound on this 5-tuple's allocation, with a permission for its peer, or discard.
   Allocation* a = table_.find(client);
   if (a == nullptr) return;
-  const Channel* channel = a->find_channel(frame->channel, now.mono_ms);
+  Channel* channel = a->find_channel(frame->channel, now.mono_ms);
   if (channel == nullptr) return;
   if (a->find_permission(channel->peer.ip, now.mono_ms) == nullptr) return;
-  relay_to_peer(*a, channel->peer, frame->payload, now, channel->policy_allowed);
+  relay_to_peer(*a, channel->peer, frame->payload, now, channel->verdict);
 }
 
 void Server::relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload,
-                           const Now& now, bool policy_checked) {
+                           const Now& now, PeerVerdict& verdict) {
   if (Allocation* target = table_.find_by_relayed(peer)) {
     return deliver_hairpin(from, *target, payload, now);
   }
-  if (is_own_listener(peer)) {
-    // RFC 8656 §21.1.7: relaying to our own listening ports would let a client talk to the server
-    // as the server (loops, requests from a spoofed trusted source). Never, whatever the policy.
-    counters_.add(metric::kOwnListenerDenied);
-    counters_.add(metric::kPeerDenied);
-    deps_.observer.on_peer_denied(from.client, peer);
-    return;
-  }
-  if (is_own_relay(peer)) {
+  // A permission is per IP, so one granted for a fellow client's relayed address (or for our own
+  // host) must not open the other ports of that IP: the address and port are judged here, with
+  // the channel's cached verdict when it is still current (peer_reachable counts refusals).
+  if (!peer_reachable(from, peer, verdict)) return;
+  if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
+  if (verdict.own_relay && is_live_relay(peer)) {
     // A relay of another worker of this server: the kernel delivers it locally (to the bind
     // address, not the public one), and that worker presents it under our public address.
-    if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
     counters_.add(metric::kHairpinPackets);
     deps_.outbox.to_peer(from.id, local_form(peer), payload);
     return;
   }
-  // A permission is per IP, so one granted for a fellow client's relayed address must not open
-  // the other ports of that (loopback or private) IP: anything that is not one of our relayed
-  // addresses passes the peer filter here, unless the channel's peer already did at bind time.
-  if (!policy_checked && !deps_.peer_filter.allows(peer.ip)) {
-    counters_.add(metric::kPeerDenied);
-    deps_.observer.on_peer_denied(from.client, peer);
-    return;
-  }
-  if (!within_bandwidth(from.to_peer_budget, payload.size(), now)) return;
   const auto t = static_cast<size_t>(from.client.transport);
   counters_.add(metric::kRelayedPackets, metric::kToPeer + t);
   counters_.add(metric::kRelayedBytes, metric::kToPeer + t, payload.size());
@@ -121,9 +109,9 @@ void Server::on_peer_datagram(AllocationId relay, const SocketAddress& source, P
                               const Now& now) {
   Allocation* a = table_.find(relay);
   if (a == nullptr || packet.length > 0xFFFF - 64) return;
-  // Our listeners only ever answer clients: a datagram from one means a client spoofed a relayed
-  // address as its source. Never relay it (it would be the loop of RFC 8656 §21.1.7).
-  if (is_own_listener(source)) return;
+  // Our listeners only ever answer clients, and the other services of our host are not peers:
+  // never relay what they send (the loop of RFC 8656 §21.1.7; a spoofed relayed address).
+  if (from_own_service(source)) return;
   // From another worker's relay socket, the source is its local address; clients know it by the
   // advertised one (the only case where the two differ is behind 1:1 NAT).
   const SocketAddress peer = public_form(source);

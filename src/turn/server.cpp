@@ -26,7 +26,7 @@ Server::Server(ServerConfig config, Dependencies deps)
                        config_.unauthenticated_sources,
                        config_.random_seed ^ 0xA5A5'5A5A'C3C3'3C3CULL) {
   scratch_.reserve(1500);
-  for (const SocketAddress& a : config_.own_listeners) own_listener_ports_.set(a.port);
+  set_own_addresses({}, config_.own_listeners);  // the relay and advertised addresses
   relay_scratch_.resize(PeerPacket::kHeadroom + 65536 + PeerPacket::kTailroom);
 }
 

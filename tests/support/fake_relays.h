@@ -1,7 +1,7 @@
 // A turn::RelayAllocator and turn::ReservationRegistry without sockets: ports come from a counter
 // (from 50000), EVEN-PORT and specific ports (RESERVATION-TOKEN) are honoured, held ports and their
 // tokens are tracked, and `capacity` caps the number of relays open at once (open() then fails,
-// which the server must answer with 508).
+// which the server must answer with 508). Its open relays are the live ports it reports.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,9 @@
 
 namespace turnpike::testing {
 
-class FakeRelays final : public turn::RelayAllocator, public turn::ReservationRegistry {
+class FakeRelays final : public turn::RelayAllocator,
+                         public turn::ReservationRegistry,
+                         public turn::RelayPortDirectory {
  public:
   struct OpenRelay {
     turn::AllocationId owner;
@@ -76,6 +78,11 @@ class FakeRelays final : public turn::RelayAllocator, public turn::ReservationRe
     released.push_back({r.family, r.port});
     reserved.erase({r.family, r.port});  // a redeemed port is in use, not reserved: untouched
     tokens.erase(token);
+  }
+
+  // turn::RelayPortDirectory: this fake's open relays only (see LiveRelayPorts for several).
+  [[nodiscard]] bool relay_port_live(Family family, uint16_t port) const noexcept override {
+    return in_use(family, port);
   }
 
   [[nodiscard]] bool is_reserved(Family family, uint16_t port) const {

@@ -63,6 +63,8 @@ struct HarnessOptions {
   // The RESERVATION-TOKEN registry; null: the harness's own FakeRelays. Another harness's relays
   // make the two servers two workers of one daemon (a token minted by one, redeemed by the other).
   turn::ReservationRegistry* reservations = nullptr;
+  // Which relay ports are live on any worker; null: the harness's own FakeRelays.
+  const turn::RelayPortDirectory* relay_ports = nullptr;
 };
 
 class Harness {
@@ -75,7 +77,8 @@ class Harness {
         server(options.config,
                turn::Dependencies{credentials, nonces, filter, relays,
                                   options.reservations != nullptr ? *options.reservations : relays,
-                                  outbox, observer}) {
+                                  outbox, observer,
+                                  options.relay_ports != nullptr ? *options.relay_ports : relays}) {
     credentials.add_static_user(std::string(kAlice), Secret(std::string(kAlicePassword)));
     credentials.add_static_user(std::string(kBob), Secret(std::string(kBobPassword)));
     credentials.set_rest_secrets(

@@ -61,6 +61,10 @@ struct WorkerSetup {
   uint16_t relay_port_max = 65535;
 };
 
+// Every address of every local interface, IPv4 and IPv6 (uv_interface_addresses: a netlink
+// round trip, so never on the packet path). Empty when they cannot be read.
+std::vector<IpAddress> interface_addresses();
+
 class Worker final : public turn::Outbox, public http::MetricsSource {
  public:
   Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
@@ -82,6 +86,10 @@ class Worker final : public turn::Outbox, public http::MetricsSource {
   // A reloaded certificate: new TLS connections use it, open ones keep theirs. The worker holds
   // its own reference (SSL_CTX_up_ref), so the caller may free its copy at once.
   void set_tls(SSL_CTX* tls) noexcept;
+  // The host's addresses changed (or were read again): the server's own addresses and own
+  // listening addresses follow (turn::Server::set_own_addresses). Read at construction; the daemon
+  // posts fresh ones on SIGHUP and every minute.
+  void set_local_addresses(const std::vector<IpAddress>& local);
   // Runs `task` on this worker's loop thread; callable from any thread (reload, shutdown).
   void post(std::function<void()> task) { tasks_.post(std::move(task)); }
   [[nodiscard]] metrics::Counters snapshot() const;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "turnpike/policy/ip_limits.h"
@@ -21,12 +22,24 @@ struct Permission {
   Millis expires = 0;
 };
 
+// What the peer rules said about one peer address (port included), cached with the generations
+// it was computed under: a reload of the peer policy or a change of the host's own addresses makes
+// it stale, and it is judged again on its next use (Server::judge).
+struct PeerVerdict {
+  enum class Kind : uint8_t { kAllowed, kDenied, kOwnListener, kOwnHost };
+  Kind kind = Kind::kDenied;
+  // One of our relay addresses (relay or advertised IP, a port of the range): reachable while an
+  // allocation holds the port (asked on use); otherwise `kind` decides.
+  bool own_relay = false;
+  uint64_t policy_generation = 0;  // 0: never judged
+  uint64_t own_generation = 0;
+};
+
 struct Channel {
   uint16_t number = 0;
   SocketAddress peer;
   Millis expires = 0;
-  bool policy_allowed =
-      false;  // the peer filter allowed `peer` at bind time (not the hairpin rule)
+  PeerVerdict verdict;  // cached (not the hairpin rule: a local allocation is looked up first)
 };
 
 struct Allocation {
@@ -50,6 +63,9 @@ struct Allocation {
 
   [[nodiscard]] const Permission* find_permission(const IpAddress& ip, Millis now) const noexcept;
   [[nodiscard]] const Channel* find_channel(uint16_t number, Millis now) const noexcept;
+  [[nodiscard]] Channel* find_channel(uint16_t number, Millis now) noexcept {
+    return const_cast<Channel*>(std::as_const(*this).find_channel(number, now));
+  }
   [[nodiscard]] const Channel* find_channel_for(const SocketAddress& peer,
                                                 Millis now) const noexcept;
   // Adds or refreshes; false when the cap is reached for a new entry.

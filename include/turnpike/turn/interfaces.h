@@ -71,6 +71,16 @@ class ReservationRegistry {
   virtual void release(uint64_t token, const Reservation& reservation) = 0;
 };
 
+// Which relay ports have a live allocation right now, on any worker of this server (the relay port
+// range is shared). Asked on the packet path when a peer is one of our own addresses: only a port
+// an allocation holds is reachable there (a fellow client), never another service of the host.
+// Must be cheap and lock-free.
+class RelayPortDirectory {
+ public:
+  virtual ~RelayPortDirectory() = default;
+  [[nodiscard]] virtual bool relay_port_live(Family family, uint16_t port) const noexcept = 0;
+};
+
 // Why a request failed authentication (the enum lives with the authenticator, auth/).
 using AuthFailure = auth::AuthFailure;
 using auth::to_string;

@@ -62,6 +62,10 @@ inline const metrics::Family kBandwidthDroppedBytes =
 inline const metrics::Family kOwnListenerDenied =
     declare("turnpike_own_listener_denied_total", Kind::kCounter,
             "Packets and channel binds refused because the peer is one of our listeners.");
+inline const metrics::Family kOwnHostDenied =
+    declare("turnpike_own_host_denied_total", Kind::kCounter,
+            "Packets and channel binds refused, and peer datagrams dropped, because the peer is "
+            "another port of this host's own addresses (not a listener, not a live allocation).");
 inline const metrics::Family kDrainingRefused =
     declare("turnpike_draining_refused_total", Kind::kCounter,
             "Allocate requests refused (508) during a graceful shutdown.");

@@ -15,6 +15,7 @@
 #include <bitset>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -52,6 +53,7 @@ struct Dependencies {
   ReservationRegistry& reservations;
   Outbox& outbox;
   Observer& observer;
+  const RelayPortDirectory& relay_ports;  // live relay ports of every worker (shared)
 };
 
 class Server {
@@ -80,6 +82,15 @@ class Server {
   // packet).
   [[nodiscard]] std::pair<size_t, size_t> permission_and_channel_count() const;
   [[nodiscard]] const ServerConfig& config() const noexcept { return config_; }
+
+  // The host's own addresses (every address of every local interface; the transport reads them
+  // at start, on SIGHUP and every minute) and our listening addresses derived from them (they
+  // replace config().own_listeners). The relay and advertised addresses are always own addresses;
+  // loopback addresses never are (the built-in deny list refuses them; see docs/security.md). No
+  // port of an own address is a peer, in any IPv4-in-IPv6 spelling, except one that a live
+  // allocation holds (a fellow client). Cached verdicts are judged again on their next use.
+  void set_own_addresses(std::span<const IpAddress> hosts, std::vector<SocketAddress> listeners);
+  [[nodiscard]] const std::vector<IpAddress>& own_addresses() const noexcept { return own_hosts_; }
 
   // Graceful shutdown: while draining, new allocations are refused with 508 (Insufficient
   // Capacity: the client tries another server) and existing ones keep working until they end.
@@ -122,9 +133,10 @@ class Server {
   void handle_indication(const FiveTuple& client, const stun::MessageView& msg, const Now& now);
   void handle_channel_data(const FiveTuple& client, ByteView bytes, const Now& now);
   // Relays `payload` from allocation `from` to `peer`, delivering internally when the peer is one
-  // of our own relayed addresses (no hairpin through the network).
+  // of our own relayed addresses (no hairpin through the network). `verdict`: the channel's cached
+  // one, or a fresh (unjudged) one for a Send indication.
   void relay_to_peer(Allocation& from, const SocketAddress& peer, ByteView payload, const Now& now,
-                     bool policy_checked);
+                     PeerVerdict& verdict);
   void deliver_hairpin(Allocation& from, Allocation& target, ByteView payload, const Now& now);
   void send_channel_data(const Allocation& to, uint16_t channel, PeerPacket packet);
   void send_data_indication(const Allocation& to, const SocketAddress& peer, PeerPacket packet);
@@ -133,7 +145,22 @@ class Server {
   void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
   uint64_t next_random() noexcept;  // transaction ids of Data indications (not secret)
   // peers.cpp: the peer policy and our own addresses (hairpin mapping)
+  // Per IP (CreatePermission): our relays, or what the peer filter allows. Counts refusals.
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
+  // Per address and port (ChannelBind, Send, ChannelData), for a peer that is not a local
+  // allocation's relayed address: judges `verdict` again if stale, then whether `peer` may be sent
+  // to now. Counts and reports a refusal.
+  bool peer_reachable(const Allocation& from, const SocketAddress& peer, PeerVerdict& verdict);
+  [[nodiscard]] PeerVerdict judge(const SocketAddress& peer) const noexcept;
+  // One of our relay addresses whose port a live allocation (of any worker) holds right now.
+  [[nodiscard]] bool is_live_relay(const SocketAddress& address) const noexcept;
+  // An address of this host, in any spelling (canonical, SIIT, 6to4, Teredo); loopback excluded.
+  [[nodiscard]] bool is_own_host(const IpAddress& ip) const noexcept;
+  // A peer datagram's source that must not reach a client: one of our listeners, or another port
+  // of our own host that no allocation holds (counted).
+  [[nodiscard]] bool from_own_service(const SocketAddress& source) noexcept;
+  // Our listening address, whether or not peers.allow_listeners opened it.
+  [[nodiscard]] bool is_listener_address(const SocketAddress& address) const noexcept;
   // One of the server's own listening addresses (exact address and port).
   [[nodiscard]] bool is_own_listener(const SocketAddress& address) const noexcept;
   // Our own relays, in their advertised or local form (any worker's: the port range is shared).
@@ -168,6 +195,8 @@ class Server {
   uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
   policy::IpRateLimiter unauthenticated_;
   std::bitset<65536> own_listener_ports_;  // quick filter before the exact scan
+  std::vector<IpAddress> own_hosts_;       // canonical, sorted (is_own_host: binary search)
+  uint64_t own_generation_ = 1;            // bumped by set_own_addresses (PeerVerdict)
   bool draining_ = false;
 };
 
