@@ -44,6 +44,13 @@ LookupStatus CredentialStore::keys_for(std::string_view username, std::string_vi
   return LookupStatus::kFound;
 }
 
+std::string_view CredentialStore::label_of(std::string_view username) const {
+  if (users_.contains(std::string(username))) return username;  // static users come first
+  if (!rest_username_expiry(username, separator_)) return username;
+  const size_t separator = username.find(separator_);
+  return separator == std::string_view::npos ? std::string_view{} : username.substr(separator + 1);
+}
+
 const std::string* CredentialStore::username_for_hash(ByteView hash, std::string_view realm) const {
   const std::string* found = nullptr;
   // No early exit: every static user is hashed, so timing does not reveal which one matched.

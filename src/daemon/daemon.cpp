@@ -34,6 +34,7 @@ turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
   s.nonce_lifetime_ms = Millis{c.auth.nonce_lifetime_s} * 1000;
   s.max_allocations = c.allocation.max_total;
   s.max_allocations_per_user = c.allocation.max_per_user;
+  s.max_allocations_per_label = c.allocation.max_per_label;
   s.max_permissions = c.allocation.max_permissions;
   s.max_channels = c.allocation.max_channels;
   s.strict_channel_numbers = c.allocation.strict_channel_numbers;
@@ -144,6 +145,8 @@ class Daemon {
                                                      seed_);
     connection_limits_ = std::make_unique<net::SharedConnectionLimits>(
         config_.limits.max_connections, config_.limits.max_connections_per_ip);
+    quota_ = std::make_unique<net::SharedAllocationQuota>(
+        turn::quota_limits(server_config(config_, 0)));
     for (size_t i = 0; i < n; ++i) {
       auto slot = std::make_unique<WorkerSlot>();
       slot->credentials = initial.credentials;
@@ -200,6 +203,7 @@ class Daemon {
     setup.relay_port_max = config_.relay.port_max;
     setup.ports = ports_.get();  // one pool and reservation registry for all workers
     setup.connection_limits = connection_limits_.get();  // one count for all workers
+    setup.quota = quota_.get();                          // allocation quotas for all workers
     setup.shared_listeners = n > 1;
     setup.index = index;
     setup.metrics = board_.get();
@@ -364,6 +368,7 @@ class Daemon {
   std::unique_ptr<net::MetricsBoard> board_;
   std::unique_ptr<net::SharedRelayPorts> ports_;
   std::unique_ptr<net::SharedConnectionLimits> connection_limits_;
+  std::unique_ptr<net::SharedAllocationQuota> quota_;
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   bool draining_ = false;
   bool stopped_ = false;

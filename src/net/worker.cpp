@@ -64,6 +64,11 @@ SharedConnectionLimits* own_limits_if_needed(const WorkerSetup& setup) {
   return new SharedConnectionLimits(setup.max_connections, setup.max_connections_per_ip);
 }
 
+SharedAllocationQuota* own_quota_if_needed(const WorkerSetup& setup) {
+  if (setup.quota != nullptr) return nullptr;
+  return new SharedAllocationQuota(turn::quota_limits(setup.server));
+}
+
 }  // namespace
 
 Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& credentials,
@@ -75,10 +80,13 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
       own_connection_limits_(own_limits_if_needed(setup_)),
       connection_limits_(setup_.connection_limits != nullptr ? *setup_.connection_limits
                                                              : *own_connection_limits_),
+      own_quota_(own_quota_if_needed(setup_)),
+      quota_(setup_.quota != nullptr ? *setup_.quota : *own_quota_),
       log_(loop),
       relays_(loop, io_, ports_, setup_.relay_ipv4, setup_.relay_ipv6),
       server_(with_own_listeners(setup_),
-              turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, *this, log_}),
+              turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, quota_, *this,
+                                 log_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference

@@ -38,6 +38,7 @@ struct Server::AllocateAsk {
   bool additional_family_refused = false;  // ADDITIONAL-ADDRESS-FAMILY: 440 for the IPv6 part
   std::optional<uint64_t> token;           // step 5: the RESERVATION-TOKEN redeemed (taken)
   std::optional<uint32_t> lifetime_s;      // LIFETIME, if any (§7.2: min(requested, maximum))
+  std::string_view label;                  // the quota label of the username
 };
 
 void Server::handle_allocate(Request& req) {
@@ -69,20 +70,17 @@ void Server::handle_allocate(Request& req) {
   // Steps 5-8: RESERVATION-TOKEN, the address families, EVEN-PORT.
   AllocateAsk ask;
   if (const uint16_t code = read_relay_request(req, ask)) return send_error(req, code);
-  // Step 9: quotas (per user: 486); server capacity (508, "at any point" of §7.2).
+  // LIFETIME (read for the allocation below): a malformed one is a bad request.
   uint16_t refusal = 0;
-  if (table_.count_for_user(req.username) >= config_.max_allocations_per_user) {
-    refusal = error::kAllocationQuotaReached;
-  } else if (table_.size() >= config_.max_allocations) {
-    refusal = error::kInsufficientCapacity;
-  } else if (const auto lifetime = msg.find(attr::kLifetime)) {
-    // LIFETIME (read for the allocation below): a malformed one is a bad request.
-    if (const auto seconds = stun::decode_u32(*lifetime)) {
-      ask.lifetime_s = *seconds;
-    } else {
-      refusal = error::kBadRequest;
-    }
+  if (const auto lifetime = msg.find(attr::kLifetime)) {
+    const auto seconds = stun::decode_u32(*lifetime);
+    ask.lifetime_s = seconds;
+    if (!seconds) refusal = error::kBadRequest;
   }
+  // Step 9: quotas, server-wide (all workers): per user and per label 486; server capacity 508
+  // ("at any point" of §7.2). Admitted here, released when the allocation goes.
+  ask.label = deps_.credentials.label_of(req.username);
+  if (refusal == 0) refusal = admit(req.username, ask.label);
   if (refusal != 0) {
     // The token stays good for another try (the registry holds it again).
     if (ask.token) deps_.reservations.hold(*ask.token, {ask.relay.family, ask.relay.port});
@@ -90,6 +88,20 @@ void Server::handle_allocate(Request& req) {
   }
   // All checks passed: the allocation is created (§7.2 after step 10).
   create_allocation(req, ask);
+}
+
+// Step 9: 0 when the quota counts the new allocation, else the error code of the limit reached.
+uint16_t Server::admit(std::string_view user, std::string_view label) {
+  switch (deps_.quota.try_admit(user, label)) {
+    case AllocationQuota::Verdict::kAdmitted:
+      return 0;
+    case AllocationQuota::Verdict::kUserLimit:
+    case AllocationQuota::Verdict::kLabelLimit:
+      return error::kAllocationQuotaReached;
+    case AllocationQuota::Verdict::kTotalLimit:
+      return error::kInsufficientCapacity;
+  }
+  return error::kInsufficientCapacity;
 }
 
 // Step 2: the same transaction id as the Allocate that made the allocation: a retransmission.
@@ -160,6 +172,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   const auto local = deps_.relays.open(id, ask.relay);
   if (!local) {
     table_.release_slot(id);
+    deps_.quota.release(req.username, ask.label);
     if (ask.token) deps_.reservations.hold(*ask.token, {ask.relay.family, ask.relay.port});
     return send_error(req, error::kInsufficientCapacity);  // no relay port free
   }
@@ -170,6 +183,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   a.relay_local = *local;
   a.relayed = advertised(*local, config_);
   a.username = req.username;
+  a.label = ask.label;
   std::ranges::copy(req.msg.transaction_id(), a.allocate_transaction.begin());
   const uint32_t lifetime_s = lifetime_for(ask.lifetime_s);
   a.expires = now + Millis{lifetime_s} * 1000;

@@ -182,6 +182,7 @@ void Server::delete_allocation(AllocationId id, std::string_view reason) {
   Allocation* a = table_.find(id);
   if (a == nullptr) return;
   release_reservation(*a);
+  deps_.quota.release(a->username, a->label);
   counters_.add(metric::kAllocationsDeleted);
   deps_.relays.close(id);
   deps_.observer.on_allocation_deleted(a->client, reason);

@@ -32,6 +32,12 @@ class CredentialStore {
                         stun::PasswordAlgorithm algorithm, int64_t unix_now,
                         std::vector<Key>& out) const;
 
+  // The quota label of a username (config allocation.max_per_label): for a TURN REST username
+  // "<expiry><separator><label>" the label (empty when there is none), so every credential minted
+  // for one app user or API key counts together; for a static user (or anything else) the name.
+  // A view into `username`.
+  [[nodiscard]] std::string_view label_of(std::string_view username) const;
+
   // RFC 8489 §9.2.4 USERHASH: the static username whose SHA-256(username ":" realm) matches, if
   // any (REST usernames cannot be recovered from a hash and are not looked up this way).
   [[nodiscard]] const std::string* username_for_hash(ByteView hash, std::string_view realm) const;
