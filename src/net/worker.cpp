@@ -56,7 +56,7 @@ turn::ServerConfig with_own_listeners(const WorkerSetup& setup) {
 
 SharedRelayPorts* own_ports_if_needed(const WorkerSetup& setup) {
   if (setup.ports != nullptr) return nullptr;
-  return new SharedRelayPorts(setup.relay_port_min, setup.relay_port_max, setup.server.random_seed);
+  return new SharedRelayPorts(setup.relay_port_min, setup.relay_port_max);
 }
 
 SharedConnectionLimits* own_limits_if_needed(const WorkerSetup& setup) {

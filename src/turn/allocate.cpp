@@ -8,7 +8,6 @@
 #include "request.h"
 #include "turnpike/stun/attributes.h"
 #include "turnpike/turn/metrics.h"
-#include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
 
@@ -245,23 +244,6 @@ uint32_t Server::lifetime_for(std::optional<uint32_t> requested_s) const noexcep
   const auto default_s = static_cast<uint32_t>(config_.default_lifetime_ms / 1000);
   if (!requested_s) return default_s;
   return std::max(default_s, std::min(*requested_s, max_s));
-}
-
-uint64_t Server::unguessable_token() noexcept {
-  // RESERVATION-TOKEN grants a held port: it must not be predictable from the tokens a client has
-  // seen (splitmix64 is invertible: one output gives away the seed and every later value, RFC 8656
-  // §21.3.3). An HMAC of a counter under the per-process seed is not.
-  uint8_t key[8];
-  uint8_t count[8];
-  ++counter_;
-  for (size_t i = 0; i < 8; ++i) {
-    key[i] = static_cast<uint8_t>(config_.random_seed >> (8 * i));
-    count[i] = static_cast<uint8_t>(counter_ >> (8 * i));
-  }
-  const auto mac = crypto::hmac_sha256(ByteView(key, 8), ByteView(count, 8));
-  uint64_t token = 0;
-  for (size_t i = 0; i < 8; ++i) token = (token << 8) | mac[i];
-  return token;
 }
 
 }  // namespace turnpike::turn

@@ -22,9 +22,9 @@ Server::Server(ServerConfig config, Dependencies deps)
     : config_(std::move(config)),
       deps_(deps),
       authenticator_(deps_.credentials, deps_.nonces, config_.realm, config_.password_algorithms),
+      transaction_state_(crypto::random_u64()),
       unauthenticated_(config_.unauthenticated_rate_per_s, config_.unauthenticated_burst,
-                       config_.unauthenticated_sources,
-                       config_.random_seed ^ 0xA5A5'5A5A'C3C3'3C3CULL) {
+                       config_.unauthenticated_sources, crypto::random_u64()) {
   scratch_.reserve(1500);
   for (const SocketAddress& a : config_.own_listeners) own_listener_ports_.set(a.port);
   relay_scratch_.resize(PeerPacket::kHeadroom + 65536 + PeerPacket::kTailroom);

@@ -31,6 +31,7 @@
 #include "turnpike/turn/allocation_table.h"
 #include "turnpike/turn/interfaces.h"
 #include "turnpike/turn/server_config.h"
+#include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
 
@@ -115,7 +116,7 @@ class Server {
   void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
                              bool additional_family_refused);
   [[nodiscard]] uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
-  uint64_t unguessable_token() noexcept;  // RESERVATION-TOKEN values
+  uint64_t unguessable_token() noexcept { return tokens_.next(); }  // RESERVATION-TOKEN values
   // refresh.cpp (§8.2), permission.cpp (§10.2), channel_bind.cpp (§12.2)
   void handle_refresh(Request& req);
   void handle_create_permission(Request& req);
@@ -133,7 +134,7 @@ class Server {
   // Takes `bytes` from one of an allocation's bandwidth buckets; false (counted) when over the cap.
   bool within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept;
   void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
-  uint64_t next_random() noexcept;  // transaction ids of Data indications (not secret)
+  uint64_t next_random() noexcept;  // transaction ids of Data indications (keys nothing else)
   // peers.cpp: the peer policy and our own addresses (hairpin mapping)
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
   // One of the server's own listening addresses (exact address and port).
@@ -167,7 +168,12 @@ class Server {
   // a token is still good; this only finds the local holder, to stop its release timer when the
   // token is redeemed here.
   std::unordered_map<uint64_t, AllocationId> holders_;
-  uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
+  // Each stream of identifiers has its own secret from the CSPRNG, so none can be derived from
+  // another (RFC 8656 §21.3.3): RESERVATION-TOKENs from a keyed PRF, Data-indication transaction
+  // ids from a fast generator seeded apart (seeing them tells only later transaction ids); the
+  // limiter's hash key and the relay port choice (net::SharedRelayPorts) have their own too.
+  crypto::SecretStream tokens_;
+  uint64_t transaction_state_;
   policy::IpRateLimiter unauthenticated_;
   std::bitset<65536> own_listener_ports_;  // quick filter before the exact scan
   bool draining_ = false;

@@ -62,9 +62,6 @@ struct ServerConfig {
   // Over UDP, 401/438 challenges are built no larger than the request (optional parts are left
   // out; see send_challenge), so spoofed requests cannot be amplified. Streams always get all.
   bool small_challenges = true;
-
-  // Seeds reservation tokens and indication transaction ids (the daemon passes random bytes).
-  uint64_t random_seed = 0x9E3779B97F4A7C15ULL;
 };
 
 }  // namespace turnpike::turn
