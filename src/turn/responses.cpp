@@ -93,6 +93,26 @@ bool Server::charge_unauthenticated(Request& req) noexcept {
   return false;
 }
 
+// A request with MESSAGE-INTEGRITY pays a token before the authenticator derives a key or computes
+// a MAC (USERHASH lookup, REST password, MD5/SHA-256 key, HMAC, nonce MAC): a forged one has paid
+// for its work, and once the source's bucket is empty forged requests are dropped unprocessed.
+// A request that authenticates gets its token back (valid requests cost nothing). The owner of an
+// allocation (its 5-tuple and USERNAME) is verified even when its source's bucket is empty, so a
+// flood spoofing its address cannot stop its Refreshes and permissions.
+bool Server::pay_before_verifying(Request& req) noexcept {
+  if (req.charged) return true;  // paid on arrival (no integrity)
+  req.charged = true;
+  if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) {
+    req.refund = true;
+    return true;
+  }
+  const Allocation* a = table_.find(req.client);
+  const auto username = req.msg.find(attr::kUsername);
+  if (a != nullptr && username && as_string_view(*username) == a->username) return true;
+  counters_.add(metric::kUnauthenticatedDropped);
+  return false;
+}
+
 bool Server::fits_request(const Request& req, size_t size) const noexcept {
   // Over TCP/TLS the source address is proven by the handshake: nothing can be reflected.
   if (!config_.small_challenges || req.client.transport != Transport::kUdp) return true;

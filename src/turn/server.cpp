@@ -50,7 +50,7 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
   switch (msg.message_class()) {
     case Class::kRequest: {
       counters_.add(metric::kRequests);
-      Request req{client, msg, now, false, false, {}, {}, false};
+      Request req{client, msg, now, false, false, {}, {}, false, false};
       handle_request(req);
       return;
     }
@@ -135,6 +135,7 @@ void Server::handle_request(Request& req) {
 // RFC 8656 §5: every TURN request but Allocate is authenticated (RFC 8489 §9.2.4); the verdict
 // comes from the authenticator, the answer (400 / 401 / 438) from here.
 bool Server::authenticate(Request& req) {
+  if (!pay_before_verifying(req)) return false;  // dropped unprocessed: no hashing for a flood
   const auth::Verdict verdict =
       authenticator_.verify(req.msg, req.client.client, req.now.mono_ms, req.now.unix_s);
   if (verdict.failure) {
@@ -143,6 +144,7 @@ bool Server::authenticate(Request& req) {
   }
   switch (verdict.outcome) {
     case auth::Verdict::Outcome::kAuthenticated:
+      if (req.refund) unauthenticated_.refund(req.client.client.ip, req.now.mono_ms);
       req.authenticated = true;
       req.sha256_integrity = verdict.sha256_integrity;
       req.username.assign(verdict.username);

@@ -153,6 +153,8 @@ class Server {
   void send(Request& req, stun::MessageBuilder& builder);  // adds integrity (if any) + FINGERPRINT
   // The unauthenticated-request limit for this request's source; false: drop it, answer nothing.
   bool charge_unauthenticated(Request& req) noexcept;
+  // The same limit, paid before verifying MESSAGE-INTEGRITY (refunded if it verifies); false: drop.
+  bool pay_before_verifying(Request& req) noexcept;
   // Whether a response of `size` bytes may go to this request's source without amplification.
   [[nodiscard]] bool fits_request(const Request& req, size_t size) const noexcept;
 
