@@ -34,8 +34,8 @@ constexpr size_t kUserhashBytes = 32;
 bool oversized(const std::optional<ByteView>& username, const std::optional<ByteView>& userhash,
                ByteView realm, ByteView nonce) noexcept {
   return (username && username->size() > kMaxUsernameBytes) ||
-         (userhash && userhash->size() != kUserhashBytes) ||
-         realm.size() > kMaxRealmOrNonceBytes || nonce.size() > kMaxRealmOrNonceBytes;
+         (userhash && userhash->size() != kUserhashBytes) || realm.size() > kMaxRealmOrNonceBytes ||
+         nonce.size() > kMaxRealmOrNonceBytes;
 }
 
 }  // namespace

@@ -141,11 +141,12 @@ class Daemon {
     Reloadable initial = load_reloadable(config_);  // reads keys before privileges are dropped
     const size_t n = worker_count(config_);
     board_ = std::make_unique<net::MetricsBoard>(n);
-    ports_ = std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max);
+    ports_ =
+        std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max);
     connection_limits_ = std::make_unique<net::SharedConnectionLimits>(
         config_.limits.max_connections, config_.limits.max_connections_per_ip);
-    quota_ = std::make_unique<net::SharedAllocationQuota>(
-        turn::quota_limits(server_config(config_)));
+    quota_ =
+        std::make_unique<net::SharedAllocationQuota>(turn::quota_limits(server_config(config_)));
     for (size_t i = 0; i < n; ++i) {
       auto slot = std::make_unique<WorkerSlot>();
       slot->credentials = initial.credentials;

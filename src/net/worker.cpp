@@ -84,9 +84,8 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
       quota_(setup_.quota != nullptr ? *setup_.quota : *own_quota_),
       log_(loop),
       relays_(loop, io_, ports_, setup_.relay_ipv4, setup_.relay_ipv6),
-      server_(with_own_listeners(setup_),
-              turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_, quota_, *this,
-                                 log_}),
+      server_(with_own_listeners(setup_), turn::Dependencies{credentials, nonces, peer_filter,
+                                                             relays_, ports_, quota_, *this, log_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
   if (setup_.tls != nullptr) SSL_CTX_up_ref(setup_.tls);  // the worker's own reference

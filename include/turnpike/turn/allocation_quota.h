@@ -16,9 +16,9 @@
 namespace turnpike::turn {
 
 struct QuotaLimits {
-  uint32_t max_total = 10'000;    // allocation.max_total (508)
-  uint32_t max_per_user = 100;    // allocation.max_per_user (486)
-  uint32_t max_per_label = 0;     // allocation.max_per_label (486); 0 = no limit of its own
+  uint32_t max_total = 10'000;  // allocation.max_total (508)
+  uint32_t max_per_user = 100;  // allocation.max_per_user (486)
+  uint32_t max_per_label = 0;   // allocation.max_per_label (486); 0 = no limit of its own
 };
 
 inline QuotaLimits quota_limits(const ServerConfig& c) noexcept {
@@ -41,7 +41,9 @@ class QuotaCounter final : public AllocationQuota {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   using Counts = std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>>;
   static uint32_t count_in(const Counts& counts, std::string_view key) noexcept;

@@ -107,8 +107,8 @@ class Server {
   // allocate.cpp (RFC 8656 §7.2)
   void handle_allocate(Request& req);
   void answer_retransmitted_allocate(Request& req, const Allocation& existing);
-  uint16_t read_relay_request(Request& req, AllocateAsk& ask);  // steps 5-8; 0 or an error code
-  uint16_t redeem_token(ByteView token, AllocateAsk& ask);      // step 5
+  uint16_t read_relay_request(Request& req, AllocateAsk& ask);    // steps 5-8; 0 or an error code
+  uint16_t redeem_token(ByteView token, AllocateAsk& ask);        // step 5
   uint16_t admit(std::string_view user, std::string_view label);  // step 9: the quotas; 0 or code
   void create_allocation(Request& req, AllocateAsk& ask);
   void hold_next_port(Allocation& allocation, Millis now);  // EVEN-PORT R=1: a RESERVATION-TOKEN

@@ -134,9 +134,10 @@ TEST_F(AuthenticatorTest, OversizedUsernameRealmNonceOrUserhashGet400) {
     return verify(out);
   };
   const std::string rest_509 = "4102444800:" + std::string(509 - 11, 'u');  // REST form
-  for (const Verdict& v : {with(rest_509, kRealm, nonce), with(std::string(509, 'u'), kRealm, nonce),
-                           with("alice", std::string(764, 'r'), nonce),
-                           with("alice", kRealm, nonce + std::string(764 - nonce.size(), 'n'))}) {
+  for (const Verdict& v :
+       {with(rest_509, kRealm, nonce), with(std::string(509, 'u'), kRealm, nonce),
+        with("alice", std::string(764, 'r'), nonce),
+        with("alice", kRealm, nonce + std::string(764 - nonce.size(), 'n'))}) {
     EXPECT_EQ(v.outcome, Outcome::kBadRequest);
     EXPECT_EQ(v.failure, AuthFailure::kOversized);
   }

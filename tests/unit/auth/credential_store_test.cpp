@@ -135,9 +135,9 @@ TEST(CredentialStore, LabelOfRestUsernamesIsTheAppPart) {
   store.set_rest_secrets({Secret("s")}, ':');
   EXPECT_EQ(store.label_of("1700003600:app-one"), "app-one");
   EXPECT_EQ(store.label_of("1700009999:app-one"), "app-one");
-  EXPECT_EQ(store.label_of("1700003600:a:b"), "a:b");  // everything after the first separator
-  EXPECT_EQ(store.label_of("1700003600"), "");         // minted without a user part
-  EXPECT_EQ(store.label_of("alice"), "alice");         // a static user is its own label
+  EXPECT_EQ(store.label_of("1700003600:a:b"), "a:b");     // everything after the first separator
+  EXPECT_EQ(store.label_of("1700003600"), "");            // minted without a user part
+  EXPECT_EQ(store.label_of("alice"), "alice");            // a static user is its own label
   EXPECT_EQ(store.label_of("123:static"), "123:static");  // static users come first
   EXPECT_EQ(store.label_of("app:1700003600"), "app:1700003600");  // not REST form
 }

@@ -47,8 +47,7 @@ TEST(Amplification, SmallestAllocateGetsA76Byte401) {
   };
   const uint16_t allocate = stun::make_type(Method::kAllocate, Class::kRequest);
   EXPECT_EQ(answer_size(h, bare(allocate, transport), udp_tuple("198.51.100.10:40001")), 76U);
-  EXPECT_EQ(answer_size(h, bare(allocate, transport, true), udp_tuple("198.51.100.10:40002")),
-            84U);
+  EXPECT_EQ(answer_size(h, bare(allocate, transport, true), udp_tuple("198.51.100.10:40002")), 84U);
 }
 
 TEST(Amplification, BadRequestUnknownAttributeAndBinding) {

@@ -67,7 +67,8 @@ TEST(Quota, PerLabelCountsEveryCredentialMintedForOneLabel) {
   // Three distinct usernames (three expiries) of one app label, over two workers.
   EXPECT_TRUE(client(*w.first, 40001, "app-one", now + 3600).is_success());
   EXPECT_TRUE(client(*w.second, 40002, "app-one", now + 3601).is_success());
-  EXPECT_TRUE(client(*w.first, 40003, "app-one", now + 3602).is_error(err::kAllocationQuotaReached));
+  EXPECT_TRUE(
+      client(*w.first, 40003, "app-one", now + 3602).is_error(err::kAllocationQuotaReached));
   EXPECT_TRUE(client(*w.second, 40004, "app-two", now + 3600).is_success());
   EXPECT_EQ(w.quota.count_for_label("app-one"), 2U);
   EXPECT_EQ(w.quota.count_for_label("app-two"), 1U);

@@ -37,8 +37,9 @@ TEST(UnauthenticatedCost, ForgedIntegrityPaysBeforeItIsVerified) {
   TestClient mallory = forger(h, kMallory);
   size_t answered = 0;
   for (int i = 0; i < 10; ++i) {
-    answered += mallory.send_bytes(mallory.build(Method::kRefresh, TestClient::next_transaction_id(),
-                                                 {}, true))
+    answered += mallory
+                    .send_bytes(mallory.build(Method::kRefresh, TestClient::next_transaction_id(),
+                                              {}, true))
                     .size();
   }
   EXPECT_EQ(answered, 2U);  // the burst
@@ -57,13 +58,15 @@ TEST(UnauthenticatedCost, AuthenticatedRequestsGetTheirTokenBack) {
   other.realm = alice.realm;
   other.nonce = h.nonces.issue(h.now().mono_ms, kMallory.client, 0);
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(other.send_once(Method::kRefresh, {}, true).is_error(err::kAllocationMismatch)) << i;
+    ASSERT_TRUE(other.send_once(Method::kRefresh, {}, true).is_error(err::kAllocationMismatch))
+        << i;
   }
   // The one token left is still there for a forged request; the next is dropped.
   TestClient mallory = forger(h, udp_tuple("198.51.100.10:40002"));
   EXPECT_TRUE(mallory.send_once(Method::kRefresh, {}, true).is_error(err::kUnauthorized));
   EXPECT_TRUE(
-      mallory.send_bytes(mallory.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
+      mallory
+          .send_bytes(mallory.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
           .empty());
 }
 
@@ -85,7 +88,8 @@ TEST(UnauthenticatedCost, AnAllocationsOwnerIsVerifiedWhileItsAddressIsFlooded) 
   TestClient spoofer = forger(h, kAlice, std::string(kBob));
   const size_t failures = h.observer.auth_failures.size();
   EXPECT_TRUE(
-      spoofer.send_bytes(spoofer.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
+      spoofer
+          .send_bytes(spoofer.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
           .empty());
   EXPECT_EQ(h.observer.auth_failures.size(), failures);
 }
