@@ -3,7 +3,10 @@
 // allocation is released exactly once, and the counts themselves (turn::QuotaCounter).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/test_client.h"
 #include "turnpike/auth/rest_credentials.h"
