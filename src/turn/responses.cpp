@@ -98,17 +98,19 @@ bool Server::charge_unauthenticated(Request& req) noexcept {
 // for its work, and once the source's bucket is empty forged requests are dropped unprocessed.
 // A request that authenticates gets its token back (valid requests cost nothing). The owner of an
 // allocation (its 5-tuple and USERNAME) is verified even when its source's bucket is empty, so a
-// flood spoofing its address cannot stop its Refreshes and permissions.
+// flood spoofing its address cannot stop its Refreshes and permissions; if such a request fails,
+// it still has not paid, so its answer is dropped (send() charges it).
 bool Server::pay_before_verifying(Request& req) noexcept {
   if (req.charged) return true;  // paid on arrival (no integrity)
-  req.charged = true;
   if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) {
+    req.charged = true;
     req.refund = true;
     return true;
   }
   const Allocation* a = table_.find(req.client);
   const auto username = req.msg.find(attr::kUsername);
   if (a != nullptr && username && as_string_view(*username) == a->username) return true;
+  req.charged = true;
   counters_.add(metric::kUnauthenticatedDropped);
   return false;
 }

@@ -92,6 +92,13 @@ TEST(UnauthenticatedCost, AnAllocationsOwnerIsVerifiedWhileItsAddressIsFlooded) 
           .send_bytes(spoofer.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
           .empty());
   EXPECT_EQ(h.observer.auth_failures.size(), failures);
+  // Her 5-tuple and USERNAME with a wrong key: verified (the exception), failed, not answered.
+  TestClient impostor = forger(h, kAlice);
+  EXPECT_TRUE(
+      impostor
+          .send_bytes(impostor.build(Method::kRefresh, TestClient::next_transaction_id(), {}, true))
+          .empty());
+  EXPECT_EQ(h.observer.auth_failures.size(), failures + 1);
 }
 
 TEST(UnauthenticatedCost, OversizedUsernameGets400) {
