@@ -38,8 +38,23 @@ void Server::send_success(Request& req, MessageBuilder& b) {
 void Server::send_error(Request& req, uint16_t code) {
   MessageBuilder b(scratch_, stun::make_type(req.msg.method(), Class::kError),
                    req.msg.transaction_id());
-  b.add_error_code(code);
+  add_error_code(req, b, code, 0);
   send(req, b);
+}
+
+// ERROR-CODE, with the reason phrase unless the answer goes unauthenticated over UDP and the phrase
+// would make it larger than the request (`rest`: the attributes that follow, FINGERPRINT aside).
+// RFC 8489 §14.8: the phrase is for humans; class and number carry the meaning.
+void Server::add_error_code(const Request& req, MessageBuilder& b, uint16_t code, size_t rest) {
+  const auto padded = [](size_t n) { return 4 + ((n + 3) & ~size_t{3}); };
+  const size_t full = stun::kHeaderSize + padded(4 + stun::reason_phrase(code).size()) + rest + 8;
+  if (req.authenticated || fits_request(req, full)) {
+    b.add_error_code(code);
+    return;
+  }
+  const uint8_t value[4] = {0, 0, static_cast<uint8_t>(code / 100),
+                            static_cast<uint8_t>(code % 100)};
+  b.add(attr::kErrorCode, value);
 }
 
 void Server::send_challenge(Request& req, uint16_t code) {
@@ -80,7 +95,7 @@ void Server::send_challenge(Request& req, uint16_t code) {
 void Server::send_unknown_attributes(Request& req, std::span<const uint16_t> types) {
   MessageBuilder b(scratch_, stun::make_type(req.msg.method(), Class::kError),
                    req.msg.transaction_id());
-  b.add_error_code(error::kUnknownAttribute);
+  add_error_code(req, b, error::kUnknownAttribute, 4 + ((types.size() * 2 + 3) & ~size_t{3}));
   b.add_unknown_attributes(types);
   send(req, b);
 }

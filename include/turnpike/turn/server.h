@@ -146,7 +146,8 @@ class Server {
   // The advertised form of a source that is one of our relay sockets (the reverse mapping).
   [[nodiscard]] SocketAddress public_form(const SocketAddress& source) const noexcept;
   // responses.cpp: answers, and the amplification limits on them
-  void send_error(Request& req, uint16_t code);      // with MESSAGE-INTEGRITY once authenticated
+  void send_error(Request& req, uint16_t code);  // with MESSAGE-INTEGRITY once authenticated
+  void add_error_code(const Request& req, stun::MessageBuilder& b, uint16_t code, size_t rest);
   void send_challenge(Request& req, uint16_t code);  // 401 / 438 with REALM + NONCE
   void send_unknown_attributes(Request& req, std::span<const uint16_t> types);
   void send_success(Request& req, stun::MessageBuilder& builder);

@@ -52,14 +52,21 @@ TEST(Amplification, SmallestAllocateGetsA76Byte401) {
 
 TEST(Amplification, BadRequestUnknownAttributeAndBinding) {
   Harness h;
-  // 400 to a 20-byte request of an unknown method: ERROR-CODE "Bad Request" 20 + FINGERPRINT 8.
-  EXPECT_EQ(answer_size(h, bare(stun::make_type(static_cast<Method>(0x00F), Class::kRequest))),
-            48U);
-  // 420 to a 24-byte Binding with one unknown comprehension-required attribute: ERROR-CODE
-  // "Unknown Attribute" 28 + UNKNOWN-ATTRIBUTES 8 + FINGERPRINT 8.
+  // 400 to a 20-byte request of an unknown method: ERROR-CODE 8 (the reason phrase, 12 more, does
+  // not fit: it was 48 bytes, 2.4x) + FINGERPRINT 8.
+  const Bytes unknown_method = bare(stun::make_type(static_cast<Method>(0x00F), Class::kRequest));
+  EXPECT_EQ(answer_size(h, unknown_method), 36U);
+  // 420 to a 24-byte Binding with one unknown comprehension-required attribute: ERROR-CODE 8
+  // (without "Unknown Attribute": it was 64 bytes, 2.7x) + UNKNOWN-ATTRIBUTES 8 + FINGERPRINT 8.
   const Bytes unknown = bare(stun::make_type(Method::kBinding, Class::kRequest),
                              [](stun::MessageBuilder& b) { b.add(0x0031, ByteView{}); });
-  EXPECT_EQ(answer_size(h, unknown, udp_tuple("198.51.100.10:40001")), 64U);
+  EXPECT_EQ(answer_size(h, unknown, udp_tuple("198.51.100.10:40001")), 44U);
+  // A request large enough gets the reason phrase (no amplification either way).
+  TestClient padded(h, udp_tuple("198.51.100.10:40003"));
+  padded.pad_unauthenticated = 40;
+  const Reply full = padded.send_once(static_cast<Method>(0x00F), {}, false);
+  ASSERT_TRUE(full.is_error(err::kBadRequest));
+  EXPECT_EQ(full.reason, "Bad Request");
   // Binding, 20 bytes: XOR-MAPPED-ADDRESS 12 (IPv4) or 24 (IPv6) + FINGERPRINT 8; no SOFTWARE.
   const Bytes binding = bare(stun::make_type(Method::kBinding, Class::kRequest));
   EXPECT_EQ(answer_size(h, binding, udp_tuple("198.51.100.10:40002")), 40U);
