@@ -72,9 +72,11 @@ void Server::handle_allocate(Request& req) {
   // LIFETIME (read for the allocation below): a malformed one is a bad request.
   uint16_t refusal = 0;
   if (const auto lifetime = msg.find(attr::kLifetime)) {
-    const auto seconds = stun::decode_u32(*lifetime);
-    ask.lifetime_s = seconds;
-    if (!seconds) refusal = error::kBadRequest;
+    if (const auto seconds = stun::decode_u32(*lifetime)) {
+      ask.lifetime_s = *seconds;
+    } else {
+      refusal = error::kBadRequest;
+    }
   }
   // Step 9: quotas, server-wide (all workers): per user and per label 486; server capacity 508
   // ("at any point" of §7.2). Admitted here, released when the allocation goes.
