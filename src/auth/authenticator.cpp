@@ -24,6 +24,20 @@ Verdict refuse(Outcome outcome, std::optional<AuthFailure> failure) noexcept {
   return v;
 }
 
+// RFC 8489 §14.3: USERNAME is less than 509 bytes; §14.9 / §14.10: REALM and NONCE are fewer than
+// 128 characters, which can be as long as 763 bytes (UTF-8); §14.4: USERHASH is 32 bytes. A
+// request over these limits is malformed: 400, before any key is derived or MAC computed.
+constexpr size_t kMaxUsernameBytes = 508;
+constexpr size_t kMaxRealmOrNonceBytes = 763;
+constexpr size_t kUserhashBytes = 32;
+
+bool oversized(const std::optional<ByteView>& username, const std::optional<ByteView>& userhash,
+               ByteView realm, ByteView nonce) noexcept {
+  return (username && username->size() > kMaxUsernameBytes) ||
+         (userhash && userhash->size() != kUserhashBytes) || realm.size() > kMaxRealmOrNonceBytes ||
+         nonce.size() > kMaxRealmOrNonceBytes;
+}
+
 }  // namespace
 
 const char* to_string(AuthFailure f) noexcept {
@@ -42,6 +56,8 @@ const char* to_string(AuthFailure f) noexcept {
       return "wrong credentials";
     case AuthFailure::kDowngrade:
       return "PASSWORD-ALGORITHMS mismatch";
+    case AuthFailure::kOversized:
+      return "oversized USERNAME/REALM/NONCE";
   }
   return "?";
 }
@@ -73,6 +89,9 @@ Verdict Authenticator::verify(const stun::MessageView& msg, const SocketAddress&
   const auto nonce_attr = msg.find(attr::kNonce);
   if ((!username_attr && !userhash_attr) || !realm_attr || !nonce_attr) {
     return refuse(Outcome::kBadRequest, AuthFailure::kMissingAttributes);
+  }
+  if (oversized(username_attr, userhash_attr, *realm_attr, *nonce_attr)) {
+    return refuse(Outcome::kBadRequest, AuthFailure::kOversized);  // before any hashing
   }
   const std::string_view nonce = as_string_view(*nonce_attr);
   const auto algorithm = negotiated_algorithm(msg, nonce);

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -12,6 +13,7 @@ namespace turnpike::auth {
 
 void CredentialStore::add_static_user(std::string username, Secret password) {
   users_.insert_or_assign(std::move(username), std::move(password));
+  indexed_ = false;
 }
 
 void CredentialStore::set_rest_secrets(std::vector<Secret> secrets, char separator) {
@@ -44,14 +46,38 @@ LookupStatus CredentialStore::keys_for(std::string_view username, std::string_vi
   return LookupStatus::kFound;
 }
 
+std::string_view CredentialStore::label_of(std::string_view username) const {
+  if (users_.contains(std::string(username))) return username;  // static users come first
+  if (!rest_username_expiry(username, separator_)) return username;
+  const size_t separator = username.find(separator_);
+  return separator == std::string_view::npos ? std::string_view{} : username.substr(separator + 1);
+}
+
 const std::string* CredentialStore::username_for_hash(ByteView hash, std::string_view realm) const {
-  const std::string* found = nullptr;
-  // No early exit: every static user is hashed, so timing does not reveal which one matched.
-  for (const auto& [name, password] : users_) {
-    const std::array<uint8_t, 32> h = userhash(name, realm);
-    if (constant_time_equal(h, hash) && found == nullptr) found = &name;
-  }
-  return found;
+  Userhash key{};
+  if (hash.size() != key.size()) return nullptr;
+  if (!indexed_ || indexed_realm_ != realm) index_userhashes(realm);
+  std::copy(hash.begin(), hash.end(), key.begin());
+  const auto it = by_userhash_.find(key);
+  return it == by_userhash_.end() ? nullptr : &it->second;
+}
+
+void CredentialStore::index_userhashes(std::string_view realm) const {
+  by_userhash_.clear();
+  for (const auto& [name, password] : users_) by_userhash_.emplace(userhash(name, realm), name);
+  indexed_realm_.assign(realm);
+  indexed_ = true;
+}
+
+size_t CredentialStore::UserhashHash::operator()(const Userhash& h) const noexcept {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | h[i];
+  return static_cast<size_t>(v);
+}
+
+bool CredentialStore::UserhashEqual::operator()(const Userhash& a,
+                                                const Userhash& b) const noexcept {
+  return constant_time_equal(a, b);
 }
 
 }  // namespace turnpike::auth

@@ -1,10 +1,13 @@
-// Nonce layout (45 characters, all in [A-Za-z0-9+/], so valid STUN NONCE qdtext):
-//   "obMatJos2"                          RFC 8489 §9.2 nonce cookie
-//   base64(features, 3 bytes BE)         4 chars: the 24-bit security feature set
-//   base64(expiry_ms BE64 || mac[0..16]) 32 chars: opaque part
+// Nonce layout (29 characters, all in [A-Za-z0-9+/], so valid STUN NONCE qdtext):
+//   "obMatJos2"                         RFC 8489 §9.2 nonce cookie
+//   base64(features, 3 bytes BE)        4 chars: the 24-bit security feature set
+//   base64(expiry_s BE32 || mac[0..8])  16 chars: opaque part
 // mac = HMAC-SHA256(key, label || features || expiry || family || client port || client IP bytes),
-// truncated to 16 bytes. 3 and 24 bytes encode to base64 without padding, and with no spare bits,
-// so every nonce has exactly one spelling: a changed character always changes the decoded bytes.
+// truncated to 8 bytes (64 bits: a forgery is one online guess in 2^64, each a request the
+// unauthenticated limit charges). The expiry is in whole seconds of the monotonic clock, rounded
+// up (UINT32_MAX: never). Short on purpose: the nonce is most of a 401, the answer to anyone.
+// 3 and 12 bytes encode to base64 without padding, and with no spare bits, so every nonce has
+// exactly one spelling: a changed character always changes the decoded bytes.
 #include "turnpike/auth/nonce_issuer.h"
 
 #include <algorithm>
@@ -19,11 +22,13 @@ namespace {
 
 constexpr size_t kFeatureChars = 4;
 constexpr size_t kFeatureBytes = 3;
-constexpr size_t kMacBytes = 16;
-constexpr size_t kOpaqueBytes = 8 + kMacBytes;
+constexpr size_t kMacBytes = 8;
+constexpr size_t kExpiryBytes = 4;
+constexpr size_t kOpaqueBytes = kExpiryBytes + kMacBytes;
 constexpr size_t kOpaqueChars = kOpaqueBytes / 3 * 4;
 constexpr size_t kNonceSize = stun::kNonceCookie.size() + kFeatureChars + kOpaqueChars;
-constexpr std::string_view kMacLabel = "turnpike-nonce-v1";
+constexpr std::string_view kMacLabel = "turnpike-nonce-v2";
+constexpr uint32_t kNever = std::numeric_limits<uint32_t>::max();
 
 using Mac = std::array<uint8_t, kMacBytes>;
 
@@ -53,14 +58,11 @@ bool decode_base64(std::string_view text, uint8_t* out, size_t out_size) noexcep
   return true;
 }
 
-void store_be64(uint8_t* p, int64_t value) noexcept {
-  const auto v = static_cast<uint64_t>(value);
-  store_be32(p, static_cast<uint32_t>(v >> 32));
-  store_be32(p + 4, static_cast<uint32_t>(v));
-}
-
-int64_t load_be64(const uint8_t* p) noexcept {
-  return static_cast<int64_t>((uint64_t{load_be32(p)} << 32) | load_be32(p + 4));
+// The expiry in whole seconds, rounded up (a nonce never lives shorter than asked), saturated.
+uint32_t expiry_seconds(int64_t expiry_ms) noexcept {
+  if (expiry_ms <= 0) return 0;
+  const int64_t seconds = expiry_ms / 1000 + (expiry_ms % 1000 != 0 ? 1 : 0);
+  return seconds >= int64_t{kNever} ? kNever : static_cast<uint32_t>(seconds);
 }
 
 Mac compute_mac(ByteView key, const uint8_t* features, const uint8_t* expiry,
@@ -70,7 +72,7 @@ Mac compute_mac(ByteView key, const uint8_t* features, const uint8_t* expiry,
                                    static_cast<uint8_t>(client.port >> 8),
                                    static_cast<uint8_t>(client.port)};
   const ByteView parts[] = {as_bytes(kMacLabel), ByteView(features, kFeatureBytes),
-                            ByteView(expiry, 8), ByteView(address_head, 3),
+                            ByteView(expiry, kExpiryBytes), ByteView(address_head, 3),
                             ByteView(client.ip.bytes.data(), client.ip.size())};
   const crypto::Sha256Digest full = crypto::hmac_sha256(key, parts);
   Mac mac{};
@@ -103,10 +105,10 @@ std::string NonceIssuer::issue(Millis now, const SocketAddress& client, uint32_t
                                           static_cast<uint8_t>(features >> 8),
                                           static_cast<uint8_t>(features)};
   std::array<uint8_t, kOpaqueBytes> opaque{};
-  store_be64(opaque.data(), saturating_add(now, validity_ms_));
+  store_be32(opaque.data(), expiry_seconds(saturating_add(now, validity_ms_)));
   const Mac mac =
       compute_mac(ByteView(key_.data(), key_size_), feature_bytes, opaque.data(), client);
-  std::copy(mac.begin(), mac.end(), opaque.begin() + 8);
+  std::copy(mac.begin(), mac.end(), opaque.begin() + kExpiryBytes);
 
   std::string nonce;
   nonce.reserve(kNonceSize);
@@ -128,10 +130,12 @@ NonceIssuer::Check NonceIssuer::check(std::string_view nonce, Millis now,
   }
   const Mac expected =
       compute_mac(ByteView(key_.data(), key_size_), feature_bytes, opaque.data(), client);
-  if (!constant_time_equal(expected, ByteView(opaque.data() + 8, kMacBytes))) {
+  if (!constant_time_equal(expected, ByteView(opaque.data() + kExpiryBytes, kMacBytes))) {
     return Check::kInvalid;
   }
-  return load_be64(opaque.data()) < now ? Check::kStale : Check::kValid;
+  const uint32_t expiry_s = load_be32(opaque.data());
+  if (expiry_s == kNever) return Check::kValid;
+  return int64_t{expiry_s} * 1000 < now ? Check::kStale : Check::kValid;
 }
 
 uint32_t NonceIssuer::features_of(std::string_view nonce) noexcept {

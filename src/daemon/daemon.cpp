@@ -23,7 +23,7 @@
 namespace turnpike::daemon {
 namespace {
 
-turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
+turn::ServerConfig server_config(const config::Config& c) {
   turn::ServerConfig s;
   s.realm = c.auth.realm;
   s.software = c.software;
@@ -34,6 +34,7 @@ turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
   s.nonce_lifetime_ms = Millis{c.auth.nonce_lifetime_s} * 1000;
   s.max_allocations = c.allocation.max_total;
   s.max_allocations_per_user = c.allocation.max_per_user;
+  s.max_allocations_per_label = c.allocation.max_per_label;
   s.max_permissions = c.allocation.max_permissions;
   s.max_channels = c.allocation.max_channels;
   s.strict_channel_numbers = c.allocation.strict_channel_numbers;
@@ -49,7 +50,6 @@ turn::ServerConfig server_config(const config::Config& c, uint64_t seed) {
   s.unauthenticated_rate_per_s = c.limits.unauthenticated_requests_per_second;
   s.unauthenticated_burst = c.limits.unauthenticated_burst;
   s.max_bandwidth_per_allocation = c.limits.max_bandwidth_per_allocation;
-  s.random_seed = seed;
   return s;
 }
 
@@ -128,11 +128,12 @@ class Daemon {
  public:
   Daemon(const config::Config& config, ConfigSource reload_source)
       : config_(config), reload_source_(std::move(reload_source)) {
-    std::array<uint8_t, 40> random{};
+    // The nonce key; every other secret (tokens, transaction ids, port choice, the limiter's
+    // hash key) is drawn apart by its user, so none can be derived from another.
+    std::array<uint8_t, 32> random{};
     if (!crypto::random_bytes(random)) throw std::runtime_error("no randomness from OpenSSL");
-    nonces_ = std::make_unique<auth::NonceIssuer>(ByteView(random.data(), 32),
+    nonces_ = std::make_unique<auth::NonceIssuer>(ByteView(random.data(), random.size()),
                                                   Millis{config.auth.nonce_lifetime_s} * 1000);
-    for (size_t i = 32; i < 40; ++i) seed_ = (seed_ << 8) | random[i];
     service_ = std::make_unique<http::ServiceHandler>(http::make_service_config(config));
     uv_loop_init(&loop_);
   }
@@ -141,10 +142,12 @@ class Daemon {
     Reloadable initial = load_reloadable(config_);  // reads keys before privileges are dropped
     const size_t n = worker_count(config_);
     board_ = std::make_unique<net::MetricsBoard>(n);
-    ports_ = std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max,
-                                                     seed_);
+    ports_ =
+        std::make_unique<net::SharedRelayPorts>(config_.relay.port_min, config_.relay.port_max);
     connection_limits_ = std::make_unique<net::SharedConnectionLimits>(
         config_.limits.max_connections, config_.limits.max_connections_per_ip);
+    quota_ =
+        std::make_unique<net::SharedAllocationQuota>(turn::quota_limits(server_config(config_)));
     for (size_t i = 0; i < n; ++i) {
       auto slot = std::make_unique<WorkerSlot>();
       slot->credentials = initial.credentials;
@@ -191,7 +194,7 @@ class Daemon {
  private:
   net::WorkerSetup worker_setup(SSL_CTX* tls, size_t index, size_t n) {
     net::WorkerSetup setup;
-    setup.server = server_config(config_, seed_ + index);
+    setup.server = server_config(config_);
     setup.tls = tls;
     setup.http = service_.get();
     setup.handshake_timeout_ms = uint64_t{config_.tls.handshake_timeout_s} * 1000;
@@ -203,6 +206,7 @@ class Daemon {
     setup.relay_port_max = config_.relay.port_max;
     setup.ports = ports_.get();  // one pool and reservation registry for all workers
     setup.connection_limits = connection_limits_.get();  // one count for all workers
+    setup.quota = quota_.get();                          // allocation quotas for all workers
     setup.shared_listeners = n > 1;
     setup.index = index;
     setup.metrics = board_.get();
@@ -386,13 +390,13 @@ class Daemon {
 
   config::Config config_;
   ConfigSource reload_source_;
-  uint64_t seed_ = 0;
   std::unique_ptr<auth::NonceIssuer> nonces_;
   std::unique_ptr<net::TlsContext> tls_;
   std::unique_ptr<http::ServiceHandler> service_;
   std::unique_ptr<net::MetricsBoard> board_;
   std::unique_ptr<net::SharedRelayPorts> ports_;
   std::unique_ptr<net::SharedConnectionLimits> connection_limits_;
+  std::unique_ptr<net::SharedAllocationQuota> quota_;
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   bool draining_ = false;
   bool stopped_ = false;

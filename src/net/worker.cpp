@@ -43,12 +43,17 @@ std::vector<SocketAddress> own_listeners(const WorkerSetup& setup,
 
 SharedRelayPorts* own_ports_if_needed(const WorkerSetup& setup) {
   if (setup.ports != nullptr) return nullptr;
-  return new SharedRelayPorts(setup.relay_port_min, setup.relay_port_max, setup.server.random_seed);
+  return new SharedRelayPorts(setup.relay_port_min, setup.relay_port_max);
 }
 
 SharedConnectionLimits* own_limits_if_needed(const WorkerSetup& setup) {
   if (setup.connection_limits != nullptr) return nullptr;
   return new SharedConnectionLimits(setup.max_connections, setup.max_connections_per_ip);
+}
+
+SharedAllocationQuota* own_quota_if_needed(const WorkerSetup& setup) {
+  if (setup.quota != nullptr) return nullptr;
+  return new SharedAllocationQuota(turn::quota_limits(setup.server));
 }
 
 }  // namespace
@@ -76,10 +81,12 @@ Worker::Worker(uv_loop_t* loop, WorkerSetup setup, const auth::CredentialStore& 
       own_connection_limits_(own_limits_if_needed(setup_)),
       connection_limits_(setup_.connection_limits != nullptr ? *setup_.connection_limits
                                                              : *own_connection_limits_),
+      own_quota_(own_quota_if_needed(setup_)),
+      quota_(setup_.quota != nullptr ? *setup_.quota : *own_quota_),
       log_(loop),
       relays_(loop, io_, ports_, setup_.relay_ipv4, setup_.relay_ipv6),
       server_(setup_.server, turn::Dependencies{credentials, nonces, peer_filter, relays_, ports_,
-                                                *this, log_, ports_}),
+                                                quota_, *this, log_, ports_}),
       connections_(loop, server_, io_, connection_limits_, log_, counters_) {
   relays_.attach(server_);
   // The idle timers of TCP/TLS connections follow the allocations.

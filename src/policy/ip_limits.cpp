@@ -65,6 +65,19 @@ bool IpRateLimiter::allow(const IpAddress& ip, Millis now) noexcept {
   return slot->bucket.try_take(1, now, rate_, burst_);
 }
 
+void IpRateLimiter::refund(const IpAddress& ip, Millis now) noexcept {
+  if (rate_ == 0) return;
+  const uint64_t key = source_key(ip);
+  const size_t start = static_cast<size_t>(mix(key ^ seed_));
+  for (size_t i = 0; i < kProbe; ++i) {
+    Slot& s = slots_[(start + i) & mask_];
+    if (s.used && s.key == key) {
+      s.bucket.give_back(1, now, rate_, burst_);
+      return;
+    }
+  }
+}
+
 bool IpRateLimiter::better_victim(const Slot& a, const Slot& b, Millis now) const noexcept {
   const uint64_t left_a = a.bucket.available_milli(now, rate_, burst_);
   const uint64_t left_b = b.bucket.available_milli(now, rate_, burst_);

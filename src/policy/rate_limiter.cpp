@@ -38,6 +38,13 @@ bool RateBucket::try_take(uint64_t cost, Millis now, uint64_t rate_per_s, uint64
   return true;
 }
 
+void RateBucket::give_back(uint64_t cost, Millis now, uint64_t rate_per_s,
+                           uint64_t burst) noexcept {
+  if (!started_) return;  // a new bucket is full
+  milli_ = std::min(available_milli(now, rate_per_s, burst) + cost * 1000, burst * 1000);
+  if (now > last_) last_ = now;
+}
+
 TokenBucket::TokenBucket(double rate_per_s, double burst) noexcept
     : rate_(scaled(rate_per_s, kScale)), burst_(scaled(burst, kScale)) {
   if (burst_ > UINT64_MAX / 1000) burst_ = UINT64_MAX / 1000;

@@ -8,7 +8,6 @@
 #include "request.h"
 #include "turnpike/stun/attributes.h"
 #include "turnpike/turn/metrics.h"
-#include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
 
@@ -38,6 +37,7 @@ struct Server::AllocateAsk {
   bool additional_family_refused = false;  // ADDITIONAL-ADDRESS-FAMILY: 440 for the IPv6 part
   std::optional<uint64_t> token;           // step 5: the RESERVATION-TOKEN redeemed (taken)
   std::optional<uint32_t> lifetime_s;      // LIFETIME, if any (§7.2: min(requested, maximum))
+  std::string_view label;                  // the quota label of the username
 };
 
 void Server::handle_allocate(Request& req) {
@@ -69,20 +69,19 @@ void Server::handle_allocate(Request& req) {
   // Steps 5-8: RESERVATION-TOKEN, the address families, EVEN-PORT.
   AllocateAsk ask;
   if (const uint16_t code = read_relay_request(req, ask)) return send_error(req, code);
-  // Step 9: quotas (per user: 486); server capacity (508, "at any point" of §7.2).
+  // LIFETIME (read for the allocation below): a malformed one is a bad request.
   uint16_t refusal = 0;
-  if (table_.count_for_user(req.username) >= config_.max_allocations_per_user) {
-    refusal = error::kAllocationQuotaReached;
-  } else if (table_.size() >= config_.max_allocations) {
-    refusal = error::kInsufficientCapacity;
-  } else if (const auto lifetime = msg.find(attr::kLifetime)) {
-    // LIFETIME (read for the allocation below): a malformed one is a bad request.
+  if (const auto lifetime = msg.find(attr::kLifetime)) {
     if (const auto seconds = stun::decode_u32(*lifetime)) {
       ask.lifetime_s = *seconds;
     } else {
       refusal = error::kBadRequest;
     }
   }
+  // Step 9: quotas, server-wide (all workers): per user and per label 486; server capacity 508
+  // ("at any point" of §7.2). Admitted here, released when the allocation goes.
+  ask.label = deps_.credentials.label_of(req.username);
+  if (refusal == 0) refusal = admit(req.username, ask.label);
   if (refusal != 0) {
     // The token stays good for another try (the registry holds it again).
     if (ask.token) deps_.reservations.hold(*ask.token, {ask.relay.family, ask.relay.port});
@@ -90,6 +89,20 @@ void Server::handle_allocate(Request& req) {
   }
   // All checks passed: the allocation is created (§7.2 after step 10).
   create_allocation(req, ask);
+}
+
+// Step 9: 0 when the quota counts the new allocation, else the error code of the limit reached.
+uint16_t Server::admit(std::string_view user, std::string_view label) {
+  switch (deps_.quota.try_admit(user, label)) {
+    case AllocationQuota::Verdict::kAdmitted:
+      return 0;
+    case AllocationQuota::Verdict::kUserLimit:
+    case AllocationQuota::Verdict::kLabelLimit:
+      return error::kAllocationQuotaReached;
+    case AllocationQuota::Verdict::kTotalLimit:
+      return error::kInsufficientCapacity;
+  }
+  return error::kInsufficientCapacity;
 }
 
 // Step 2: the same transaction id as the Allocate that made the allocation: a retransmission.
@@ -160,6 +173,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   const auto local = deps_.relays.open(id, ask.relay);
   if (!local) {
     table_.release_slot(id);
+    deps_.quota.release(req.username, ask.label);
     if (ask.token) deps_.reservations.hold(*ask.token, {ask.relay.family, ask.relay.port});
     return send_error(req, error::kInsufficientCapacity);  // no relay port free
   }
@@ -170,6 +184,7 @@ void Server::create_allocation(Request& req, AllocateAsk& ask) {
   a.relay_local = *local;
   a.relayed = advertised(*local, config_);
   a.username = req.username;
+  a.label = ask.label;
   std::ranges::copy(req.msg.transaction_id(), a.allocate_transaction.begin());
   const uint32_t lifetime_s = lifetime_for(ask.lifetime_s);
   a.expires = now + Millis{lifetime_s} * 1000;
@@ -231,23 +246,6 @@ uint32_t Server::lifetime_for(std::optional<uint32_t> requested_s) const noexcep
   const auto default_s = static_cast<uint32_t>(config_.default_lifetime_ms / 1000);
   if (!requested_s) return default_s;
   return std::max(default_s, std::min(*requested_s, max_s));
-}
-
-uint64_t Server::unguessable_token() noexcept {
-  // RESERVATION-TOKEN grants a held port: it must not be predictable from the tokens a client has
-  // seen (splitmix64 is invertible: one output gives away the seed and every later value, RFC 8656
-  // §21.3.3). An HMAC of a counter under the per-process seed is not.
-  uint8_t key[8];
-  uint8_t count[8];
-  ++counter_;
-  for (size_t i = 0; i < 8; ++i) {
-    key[i] = static_cast<uint8_t>(config_.random_seed >> (8 * i));
-    count[i] = static_cast<uint8_t>(counter_ >> (8 * i));
-  }
-  const auto mac = crypto::hmac_sha256(ByteView(key, 8), ByteView(count, 8));
-  uint64_t token = 0;
-  for (size_t i = 0; i < 8; ++i) token = (token << 8) | mac[i];
-  return token;
 }
 
 }  // namespace turnpike::turn

@@ -2,11 +2,6 @@
 
 namespace turnpike::turn {
 
-uint32_t AllocationTable::count_for_user(const std::string& username) const noexcept {
-  const auto it = per_user_.find(username);
-  return it == per_user_.end() ? 0 : it->second;
-}
-
 AllocationId AllocationTable::reserve_slot() {
   uint32_t index = 0;
   if (!free_.empty()) {
@@ -36,7 +31,6 @@ Allocation& AllocationTable::commit(Allocation allocation) {
   Allocation& a = *slot.allocation;
   by_client_.emplace(a.client, a.id.index);
   by_relay_port_.emplace(relay_key(a.relay_local), a.id.index);
-  ++per_user_[a.username];
   return a;
 }
 
@@ -71,8 +65,6 @@ void AllocationTable::remove(AllocationId id) {
   }
   by_client_.erase(a->client);
   by_relay_port_.erase(relay_key(a->relay_local));
-  const auto user = per_user_.find(a->username);
-  if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);
   slot.allocation.reset();
   ++slot.generation;
   free_.push_back(id.index);

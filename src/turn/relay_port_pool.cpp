@@ -2,19 +2,15 @@
 
 namespace turnpike::turn {
 
-RelayPortPool::RelayPortPool(uint16_t min_port, uint16_t max_port, uint64_t seed)
+RelayPortPool::RelayPortPool(uint16_t min_port, uint16_t max_port)
     : min_(min_port),
       state_(max_port >= min_port ? static_cast<size_t>(max_port - min_port) + 1 : 0, State::kFree),
-      free_(state_.size()),
-      rng_(seed | 1) {}
+      free_(state_.size()) {}
 
 std::optional<uint16_t> RelayPortPool::acquire(bool even) {
   const size_t n = state_.size();
   if (free_ == 0 || n == 0) return std::nullopt;
-  rng_ ^= rng_ << 13;  // xorshift64
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  const size_t start = static_cast<size_t>(rng_ % n);
+  const size_t start = static_cast<size_t>(random_.next() % n);
   for (size_t i = 0; i < n; ++i) {
     const size_t index = (start + i) % n;
     const auto port = static_cast<uint16_t>(min_ + index);
@@ -29,10 +25,7 @@ std::optional<uint16_t> RelayPortPool::acquire(bool even) {
 std::optional<uint16_t> RelayPortPool::acquire_pair() {
   const size_t n = state_.size();
   if (free_ < 2 || n < 2) return std::nullopt;
-  rng_ ^= rng_ << 13;
-  rng_ ^= rng_ >> 7;
-  rng_ ^= rng_ << 17;
-  const size_t start = static_cast<size_t>(rng_ % n);
+  const size_t start = static_cast<size_t>(random_.next() % n);
   for (size_t i = 0; i < n; ++i) {
     const size_t index = (start + i) % n;
     const auto port = static_cast<uint16_t>(min_ + index);

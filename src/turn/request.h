@@ -22,6 +22,8 @@ struct Server::Request {
   auth::Key key;
   // The unauthenticated-request limit was applied (a token taken) for this request.
   bool charged = false;
+  // A token was taken before verifying the request's integrity: returned if it authenticates.
+  bool refund = false;
 };
 
 }  // namespace turnpike::turn

@@ -38,8 +38,23 @@ void Server::send_success(Request& req, MessageBuilder& b) {
 void Server::send_error(Request& req, uint16_t code) {
   MessageBuilder b(scratch_, stun::make_type(req.msg.method(), Class::kError),
                    req.msg.transaction_id());
-  b.add_error_code(code);
+  add_error_code(req, b, code, 0);
   send(req, b);
+}
+
+// ERROR-CODE, with the reason phrase unless the answer goes unauthenticated over UDP and the phrase
+// would make it larger than the request (`rest`: the attributes that follow, FINGERPRINT aside).
+// RFC 8489 §14.8: the phrase is for humans; class and number carry the meaning.
+void Server::add_error_code(const Request& req, MessageBuilder& b, uint16_t code, size_t rest) {
+  const auto padded = [](size_t n) { return 4 + ((n + 3) & ~size_t{3}); };
+  const size_t full = stun::kHeaderSize + padded(4 + stun::reason_phrase(code).size()) + rest + 8;
+  if (req.authenticated || fits_request(req, full)) {
+    b.add_error_code(code);
+    return;
+  }
+  const uint8_t value[4] = {0, 0, static_cast<uint8_t>(code / 100),
+                            static_cast<uint8_t>(code % 100)};
+  b.add(attr::kErrorCode, value);
 }
 
 void Server::send_challenge(Request& req, uint16_t code) {
@@ -80,7 +95,7 @@ void Server::send_challenge(Request& req, uint16_t code) {
 void Server::send_unknown_attributes(Request& req, std::span<const uint16_t> types) {
   MessageBuilder b(scratch_, stun::make_type(req.msg.method(), Class::kError),
                    req.msg.transaction_id());
-  b.add_error_code(error::kUnknownAttribute);
+  add_error_code(req, b, error::kUnknownAttribute, 4 + ((types.size() * 2 + 3) & ~size_t{3}));
   b.add_unknown_attributes(types);
   send(req, b);
 }
@@ -89,6 +104,28 @@ bool Server::charge_unauthenticated(Request& req) noexcept {
   if (req.charged) return true;
   req.charged = true;
   if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) return true;
+  counters_.add(metric::kUnauthenticatedDropped);
+  return false;
+}
+
+// A request with MESSAGE-INTEGRITY pays a token before the authenticator derives a key or computes
+// a MAC (USERHASH lookup, REST password, MD5/SHA-256 key, HMAC, nonce MAC): a forged one has paid
+// for its work, and once the source's bucket is empty forged requests are dropped unprocessed.
+// A request that authenticates gets its token back (valid requests cost nothing). The owner of an
+// allocation (its 5-tuple and USERNAME) is verified even when its source's bucket is empty, so a
+// flood spoofing its address cannot stop its Refreshes and permissions; if such a request fails,
+// it still has not paid, so its answer is dropped (send() charges it).
+bool Server::pay_before_verifying(Request& req) noexcept {
+  if (req.charged) return true;  // paid on arrival (no integrity)
+  if (unauthenticated_.allow(req.client.client.ip, req.now.mono_ms)) {
+    req.charged = true;
+    req.refund = true;
+    return true;
+  }
+  const Allocation* a = table_.find(req.client);
+  const auto username = req.msg.find(attr::kUsername);
+  if (a != nullptr && username && as_string_view(*username) == a->username) return true;
+  req.charged = true;
   counters_.add(metric::kUnauthenticatedDropped);
   return false;
 }

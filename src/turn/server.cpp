@@ -22,9 +22,9 @@ Server::Server(ServerConfig config, Dependencies deps)
     : config_(std::move(config)),
       deps_(deps),
       authenticator_(deps_.credentials, deps_.nonces, config_.realm, config_.password_algorithms),
+      transaction_state_(crypto::random_u64()),
       unauthenticated_(config_.unauthenticated_rate_per_s, config_.unauthenticated_burst,
-                       config_.unauthenticated_sources,
-                       config_.random_seed ^ 0xA5A5'5A5A'C3C3'3C3CULL) {
+                       config_.unauthenticated_sources, crypto::random_u64()) {
   scratch_.reserve(1500);
   set_own_addresses({}, config_.own_listeners);  // the relay and advertised addresses
   relay_scratch_.resize(PeerPacket::kHeadroom + 65536 + PeerPacket::kTailroom);
@@ -50,7 +50,7 @@ void Server::on_client_message(const FiveTuple& client, ByteView bytes, const No
   switch (msg.message_class()) {
     case Class::kRequest: {
       counters_.add(metric::kRequests);
-      Request req{client, msg, now, false, false, {}, {}, false};
+      Request req{client, msg, now, false, false, {}, {}, false, false};
       handle_request(req);
       return;
     }
@@ -135,6 +135,7 @@ void Server::handle_request(Request& req) {
 // RFC 8656 §5: every TURN request but Allocate is authenticated (RFC 8489 §9.2.4); the verdict
 // comes from the authenticator, the answer (400 / 401 / 438) from here.
 bool Server::authenticate(Request& req) {
+  if (!pay_before_verifying(req)) return false;  // dropped unprocessed: no hashing for a flood
   const auth::Verdict verdict =
       authenticator_.verify(req.msg, req.client.client, req.now.mono_ms, req.now.unix_s);
   if (verdict.failure) {
@@ -143,6 +144,7 @@ bool Server::authenticate(Request& req) {
   }
   switch (verdict.outcome) {
     case auth::Verdict::Outcome::kAuthenticated:
+      if (req.refund) unauthenticated_.refund(req.client.client.ip, req.now.mono_ms);
       req.authenticated = true;
       req.sha256_integrity = verdict.sha256_integrity;
       req.username.assign(verdict.username);
@@ -182,6 +184,7 @@ void Server::delete_allocation(AllocationId id, std::string_view reason) {
   Allocation* a = table_.find(id);
   if (a == nullptr) return;
   release_reservation(*a);
+  deps_.quota.release(a->username, a->label);
   counters_.add(metric::kAllocationsDeleted);
   deps_.relays.close(id);
   deps_.observer.on_allocation_deleted(a->client, reason);

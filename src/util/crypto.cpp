@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <memory>
+#include <stdexcept>
 
 namespace turnpike::crypto {
 namespace {
@@ -107,6 +108,28 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 bool random_bytes(MutableByteView out) noexcept {
   return RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
+}
+
+uint64_t random_u64() {
+  std::array<uint8_t, 8> bytes{};
+  if (!random_bytes(bytes)) throw std::runtime_error("no randomness from OpenSSL");
+  uint64_t value = 0;
+  for (const uint8_t b : bytes) value = (value << 8) | b;
+  return value;
+}
+
+SecretStream::SecretStream() {
+  if (!random_bytes(key_)) throw std::runtime_error("no randomness from OpenSSL");
+}
+
+uint64_t SecretStream::next() noexcept {
+  std::array<uint8_t, 8> count{};
+  ++counter_;
+  for (size_t i = 0; i < 8; ++i) count[i] = static_cast<uint8_t>(counter_ >> (56 - 8 * i));
+  const Sha256Digest mac = hmac_sha256(key_, count);
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = (value << 8) | mac[i];
+  return value;
 }
 
 }  // namespace turnpike::crypto

@@ -1,5 +1,6 @@
 // One turn::Server wired to fakes: fixed credentials (two static users, two TURN REST secrets), a
-// nonce issuer with a fixed key, a PeerFilter, FakeRelays, a RecordingOutbox and a FakeClock.
+// nonce issuer with a fixed key, a PeerFilter, FakeRelays, a FakeQuota (the config's limits), a
+// RecordingOutbox and a FakeClock.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "support/fake_clock.h"
+#include "support/fake_quota.h"
 #include "support/fake_relays.h"
 #include "support/recording_outbox.h"
 #include "support/stun_reply.h"
@@ -65,6 +67,9 @@ struct HarnessOptions {
   turn::ReservationRegistry* reservations = nullptr;
   // Which relay ports are live on any worker; null: the harness's own FakeRelays.
   const turn::RelayPortDirectory* relay_ports = nullptr;
+  // The allocation quotas; null: the harness's own FakeQuota, with the config's limits. Another
+  // harness's quota makes the two servers two workers of one daemon.
+  turn::AllocationQuota* quota = nullptr;
 };
 
 class Harness {
@@ -74,10 +79,12 @@ class Harness {
         nonces(as_bytes("0123456789abcdef0123456789abcdef"), options.config.nonce_lifetime_ms),
         filter(options.allow, {}),
         relays(options.relay_ipv4, options.relay_ipv6),
+        own_quota(turn::quota_limits(options.config)),
+        quota(options.quota != nullptr ? *options.quota : own_quota),
         server(options.config,
                turn::Dependencies{credentials, nonces, filter, relays,
                                   options.reservations != nullptr ? *options.reservations : relays,
-                                  outbox, observer,
+                                  quota, outbox, observer,
                                   options.relay_ports != nullptr ? *options.relay_ports : relays}) {
     credentials.add_static_user(std::string(kAlice), Secret(std::string(kAlicePassword)));
     credentials.add_static_user(std::string(kBob), Secret(std::string(kBobPassword)));
@@ -112,6 +119,8 @@ class Harness {
   auth::NonceIssuer nonces;
   policy::PeerFilter filter;
   FakeRelays relays;
+  FakeQuota own_quota;
+  turn::AllocationQuota& quota;
   RecordingOutbox outbox;
   RecordingObserver observer;
   turn::Server server;

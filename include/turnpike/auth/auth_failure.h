@@ -16,8 +16,10 @@ enum class AuthFailure : uint8_t {
   kExpiredUser,        // 401: TURN REST username past its expiry
   kBadIntegrity,       // 401: wrong password
   kDowngrade,          // 400: PASSWORD-ALGORITHMS does not match what we offered (RFC 8489 §9.2.4)
+  kOversized,          // 400: USERNAME, REALM or NONCE over its RFC 8489 §14 limit, or a USERHASH
+                       // that is not 32 bytes (refused before any hashing)
 };
-inline constexpr size_t kAuthFailureCount = static_cast<size_t>(AuthFailure::kDowngrade) + 1;
+inline constexpr size_t kAuthFailureCount = static_cast<size_t>(AuthFailure::kOversized) + 1;
 const char* to_string(AuthFailure f) noexcept;
 
 }  // namespace turnpike::auth

@@ -55,6 +55,9 @@ struct AllocationConfig {
   uint32_t channel_lifetime_s = 600;
   uint32_t max_total = 10000;
   uint32_t max_per_user = 100;
+  // Per label: the app part of TURN REST usernames ("<expiry>:<label>"), the name of a static
+  // user. 0 = no limit of its own (max_total still applies).
+  uint32_t max_per_label = 0;
   uint32_t max_permissions = 128;  // per allocation
   uint32_t max_channels = 128;     // per allocation
   // true: only RFC 8656 channel numbers 0x4000-0x4FFF; false: also RFC 5766's 0x5000-0x7FFF.

@@ -21,8 +21,7 @@ namespace turnpike::net {
 
 class SharedRelayPorts final : public turn::ReservationRegistry, public turn::RelayPortDirectory {
  public:
-  SharedRelayPorts(uint16_t min_port, uint16_t max_port, uint64_t seed)
-      : pool_(min_port, max_port, seed) {}
+  SharedRelayPorts(uint16_t min_port, uint16_t max_port) : pool_(min_port, max_port) {}
 
   std::optional<uint16_t> acquire(bool even) {
     std::lock_guard lock(mutex_);

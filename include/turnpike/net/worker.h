@@ -28,6 +28,7 @@
 #include "turnpike/net/event_log.h"
 #include "turnpike/net/metrics_board.h"
 #include "turnpike/net/relay_sockets.h"
+#include "turnpike/net/shared_allocation_quota.h"
 #include "turnpike/net/shared_relay_ports.h"
 #include "turnpike/net/stream_connections.h"
 #include "turnpike/net/stream_listener.h"
@@ -53,6 +54,9 @@ struct WorkerSetup {
   SharedConnectionLimits* connection_limits = nullptr;
   uint32_t max_connections = 10000;
   uint32_t max_connections_per_ip = 64;
+  // The allocation quotas shared by all workers; the worker makes its own (from server's
+  // max_allocations* values) if null.
+  SharedAllocationQuota* quota = nullptr;
   MetricsBoard* metrics = nullptr;
   std::vector<config::Listener> listeners;
   IpAddress relay_ipv4;
@@ -114,6 +118,8 @@ class Worker final : public turn::Outbox, public http::MetricsSource {
   SharedRelayPorts& ports_;
   std::unique_ptr<SharedConnectionLimits> own_connection_limits_;
   SharedConnectionLimits& connection_limits_;
+  std::unique_ptr<SharedAllocationQuota> own_quota_;
+  SharedAllocationQuota& quota_;
   EventLog log_;
   BatchedIo io_;
   RelaySockets relays_;

@@ -33,6 +33,9 @@ class IpRateLimiter {
   // an entry with a full bucket says nothing, while a source being limited keeps its entry even
   // under a spray of new addresses.
   bool allow(const IpAddress& ip, Millis now) noexcept;
+  // Gives back the token allow() took for `ip` (if its entry is still there): the request it paid
+  // for turned out to be authenticated.
+  void refund(const IpAddress& ip, Millis now) noexcept;
 
   [[nodiscard]] bool enabled() const noexcept { return rate_ > 0; }
   [[nodiscard]] size_t capacity() const noexcept { return slots_.size(); }

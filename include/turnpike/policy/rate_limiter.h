@@ -17,6 +17,8 @@ class RateBucket {
  public:
   // Takes `cost` units when that many are available; false (nothing taken) otherwise.
   bool try_take(uint64_t cost, Millis now, uint64_t rate_per_s, uint64_t burst) noexcept;
+  // Puts `cost` units back (never above `burst`): a charge that turned out not to be owed.
+  void give_back(uint64_t cost, Millis now, uint64_t rate_per_s, uint64_t burst) noexcept;
   // Thousandths of a unit available at `now` (nothing is taken).
   [[nodiscard]] uint64_t available_milli(Millis now, uint64_t rate_per_s,
                                          uint64_t burst) const noexcept;

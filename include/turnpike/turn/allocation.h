@@ -48,6 +48,7 @@ struct Allocation {
   SocketAddress relay_local;  // the socket's bound address
   SocketAddress relayed;      // what XOR-RELAYED-ADDRESS says (advertised IP, same port)
   std::string username;       // RFC 8656 §7.3: later requests must use the same one (441)
+  std::string label;          // the quota label of `username` (AllocationQuota)
   stun::TransactionId allocate_transaction{};  // to answer a retransmitted Allocate (§7.2)
   Millis expires = 0;
   // EVEN-PORT with R=1 (RFC 8656 §7.2): the next port is held for a later Allocate that presents

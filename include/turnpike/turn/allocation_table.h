@@ -1,6 +1,7 @@
 // Owns every allocation: a slot vector addressed by AllocationId (index + generation), with
-// indexes from the client 5-tuple and from the relayed port, per-user counts, and one expiry timer
-// per allocation in an ordered map (no scanning of all allocations to find what expired).
+// indexes from the client 5-tuple and from the relayed port, and one expiry timer per allocation in
+// an ordered map (no scanning of all allocations to find what expired). The quotas are counted by
+// turn::AllocationQuota, across workers.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,6 @@ namespace turnpike::turn {
 class AllocationTable {
  public:
   [[nodiscard]] size_t size() const noexcept { return by_client_.size(); }
-  [[nodiscard]] uint32_t count_for_user(const std::string& username) const noexcept;
 
   // Reserves a slot and returns its id; the allocation becomes findable after commit().
   AllocationId reserve_slot();
@@ -61,7 +61,6 @@ class AllocationTable {
   std::vector<uint32_t> free_;
   std::unordered_map<FiveTuple, uint32_t> by_client_;
   std::unordered_map<uint32_t, uint32_t> by_relay_port_;
-  std::unordered_map<std::string, uint32_t> per_user_;
   std::multimap<Millis, AllocationId> timers_;
 };
 

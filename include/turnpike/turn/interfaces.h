@@ -1,7 +1,7 @@
 // What turn::Server needs from the world, as narrow interfaces the transport implements (and tests
 // fake): an outbox for bytes to send, a relay allocator for relay sockets, the registry of
-// reservation tokens, and an observer for events worth counting or logging. The server never
-// touches a socket or a log.
+// reservation tokens, the server-wide allocation quotas, and an observer for events worth counting
+// or logging. The server never touches a socket or a log.
 #pragma once
 
 #include <cstdint>
@@ -79,6 +79,22 @@ class RelayPortDirectory {
  public:
   virtual ~RelayPortDirectory() = default;
   [[nodiscard]] virtual bool relay_port_live(Family family, uint16_t port) const noexcept = 0;
+};
+
+// The allocation quotas of the whole server (RFC 8656 §7.2 step 9 and "at any point": 486 per
+// user or label, 508 in total): config allocation.max_per_user, max_per_label, max_total. With
+// several workers one object counts for all of them, so the limits hold server-wide. It is called
+// when an allocation is set up and when it goes away, never on the packet path. `label` is the
+// application part of the username (auth::CredentialStore::label_of).
+class AllocationQuota {
+ public:
+  enum class Verdict : uint8_t { kAdmitted, kUserLimit, kLabelLimit, kTotalLimit };
+  virtual ~AllocationQuota() = default;
+  // Counts one more allocation of `user` (and `label`) unless a limit is reached; then nothing is
+  // counted and the verdict names the first limit hit (user, label, total).
+  virtual Verdict try_admit(std::string_view user, std::string_view label) = 0;
+  // Forgets one allocation counted by try_admit.
+  virtual void release(std::string_view user, std::string_view label) = 0;
 };
 
 // Why a request failed authentication (the enum lives with the authenticator, auth/).

@@ -78,7 +78,8 @@ inline const metrics::Family kAuthFailures =
                                           auth::to_string(auth::AuthFailure::kUnknownUser),
                                           auth::to_string(auth::AuthFailure::kExpiredUser),
                                           auth::to_string(auth::AuthFailure::kBadIntegrity),
-                                          auth::to_string(auth::AuthFailure::kDowngrade)}));
-static_assert(auth::kAuthFailureCount == 7, "kAuthFailures lists every AuthFailure");
+                                          auth::to_string(auth::AuthFailure::kDowngrade),
+                                          auth::to_string(auth::AuthFailure::kOversized)}));
+static_assert(auth::kAuthFailureCount == 8, "kAuthFailures lists every AuthFailure");
 
 }  // namespace turnpike::turn::metric

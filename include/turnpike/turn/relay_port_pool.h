@@ -6,14 +6,18 @@
 #include <optional>
 #include <vector>
 
+#include "turnpike/util/crypto.h"
+
 namespace turnpike::turn {
 
 class RelayPortPool {
  public:
-  RelayPortPool(uint16_t min_port, uint16_t max_port, uint64_t seed);
+  // The port choice has its own secret (crypto::SecretStream, keyed from the CSPRNG): nothing the
+  // server sends (transaction ids, tokens) tells which port comes next.
+  RelayPortPool(uint16_t min_port, uint16_t max_port);
 
-  // A free port (even when asked), starting the search at a pseudo-random place so successive
-  // allocations do not get predictable ports. Marks it in use. nullopt when none is left.
+  // A free port (even when asked), chosen at random for each allocation as in RFC 6056 §3.3.1
+  // (a random start, then the next free one). Marks it in use. nullopt when none is left.
   std::optional<uint16_t> acquire(bool even);
   // Takes a specific port if it is free or reserved (a RESERVATION-TOKEN being redeemed).
   bool acquire_specific(uint16_t port);
@@ -36,7 +40,7 @@ class RelayPortPool {
   uint16_t min_;
   std::vector<State> state_;
   size_t free_;
-  uint64_t rng_;
+  crypto::SecretStream random_;
 };
 
 }  // namespace turnpike::turn

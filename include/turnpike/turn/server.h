@@ -32,6 +32,7 @@
 #include "turnpike/turn/allocation_table.h"
 #include "turnpike/turn/interfaces.h"
 #include "turnpike/turn/server_config.h"
+#include "turnpike/util/crypto.h"
 
 namespace turnpike::turn {
 
@@ -51,6 +52,7 @@ struct Dependencies {
   const policy::PeerFilter& peer_filter;
   RelayAllocator& relays;
   ReservationRegistry& reservations;
+  AllocationQuota& quota;  // server-wide: shared by every worker
   Outbox& outbox;
   Observer& observer;
   const RelayPortDirectory& relay_ports;  // live relay ports of every worker (shared)
@@ -116,15 +118,16 @@ class Server {
   // allocate.cpp (RFC 8656 §7.2)
   void handle_allocate(Request& req);
   void answer_retransmitted_allocate(Request& req, const Allocation& existing);
-  uint16_t read_relay_request(Request& req, AllocateAsk& ask);  // steps 5-8; 0 or an error code
-  uint16_t redeem_token(ByteView token, AllocateAsk& ask);      // step 5
+  uint16_t read_relay_request(Request& req, AllocateAsk& ask);    // steps 5-8; 0 or an error code
+  uint16_t redeem_token(ByteView token, AllocateAsk& ask);        // step 5
+  uint16_t admit(std::string_view user, std::string_view label);  // step 9: the quotas; 0 or code
   void create_allocation(Request& req, AllocateAsk& ask);
   void hold_next_port(Allocation& allocation, Millis now);  // EVEN-PORT R=1: a RESERVATION-TOKEN
   void hand_over_reservation(uint64_t token);  // redeemed here: the local holder lets go
   void send_allocate_success(Request& req, const Allocation& allocation, uint32_t lifetime_s,
                              bool additional_family_refused);
   [[nodiscard]] uint32_t lifetime_for(std::optional<uint32_t> requested_s) const noexcept;
-  uint64_t unguessable_token() noexcept;  // RESERVATION-TOKEN values
+  uint64_t unguessable_token() noexcept { return tokens_.next(); }  // RESERVATION-TOKEN values
   // refresh.cpp (§8.2), permission.cpp (§10.2), channel_bind.cpp (§12.2)
   void handle_refresh(Request& req);
   void handle_create_permission(Request& req);
@@ -143,7 +146,7 @@ class Server {
   // Takes `bytes` from one of an allocation's bandwidth buckets; false (counted) when over the cap.
   bool within_bandwidth(policy::RateBucket& budget, size_t bytes, const Now& now) noexcept;
   void count_to_client(const Allocation& allocation, size_t payload_bytes) noexcept;
-  uint64_t next_random() noexcept;  // transaction ids of Data indications (not secret)
+  uint64_t next_random() noexcept;  // transaction ids of Data indications (keys nothing else)
   // peers.cpp: the peer policy and our own addresses (hairpin mapping)
   // Per IP (CreatePermission): our relays, or what the peer filter allows. Counts refusals.
   bool peer_allowed(const Allocation& allocation, const SocketAddress& peer);
@@ -170,13 +173,16 @@ class Server {
   // The advertised form of a source that is one of our relay sockets (the reverse mapping).
   [[nodiscard]] SocketAddress public_form(const SocketAddress& source) const noexcept;
   // responses.cpp: answers, and the amplification limits on them
-  void send_error(Request& req, uint16_t code);      // with MESSAGE-INTEGRITY once authenticated
+  void send_error(Request& req, uint16_t code);  // with MESSAGE-INTEGRITY once authenticated
+  void add_error_code(const Request& req, stun::MessageBuilder& b, uint16_t code, size_t rest);
   void send_challenge(Request& req, uint16_t code);  // 401 / 438 with REALM + NONCE
   void send_unknown_attributes(Request& req, std::span<const uint16_t> types);
   void send_success(Request& req, stun::MessageBuilder& builder);
   void send(Request& req, stun::MessageBuilder& builder);  // adds integrity (if any) + FINGERPRINT
   // The unauthenticated-request limit for this request's source; false: drop it, answer nothing.
   bool charge_unauthenticated(Request& req) noexcept;
+  // The same limit, paid before verifying MESSAGE-INTEGRITY (refunded if it verifies); false: drop.
+  bool pay_before_verifying(Request& req) noexcept;
   // Whether a response of `size` bytes may go to this request's source without amplification.
   [[nodiscard]] bool fits_request(const Request& req, size_t size) const noexcept;
 
@@ -192,7 +198,12 @@ class Server {
   // a token is still good; this only finds the local holder, to stop its release timer when the
   // token is redeemed here.
   std::unordered_map<uint64_t, AllocationId> holders_;
-  uint64_t counter_ = 0;  // mixed with random_seed for tokens and transaction ids
+  // Each stream of identifiers has its own secret from the CSPRNG, so none can be derived from
+  // another (RFC 8656 §21.3.3): RESERVATION-TOKENs from a keyed PRF, Data-indication transaction
+  // ids from a fast generator seeded apart (seeing them tells only later transaction ids); the
+  // limiter's hash key and the relay port choice (net::SharedRelayPorts) have their own too.
+  crypto::SecretStream tokens_;
+  uint64_t transaction_state_;
   policy::IpRateLimiter unauthenticated_;
   std::bitset<65536> own_listener_ports_;  // quick filter before the exact scan
   std::vector<IpAddress> own_hosts_;       // canonical, sorted (is_own_host: binary search)

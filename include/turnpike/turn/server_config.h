@@ -20,8 +20,12 @@ struct ServerConfig {
   Millis channel_lifetime_ms = 600'000;     // RFC 8656 §12: 10 minutes
   Millis nonce_lifetime_ms = 600'000;
   Millis reservation_lifetime_ms = 30'000;  // RFC 8656 §7.2: about 30 s
+  // The quotas (allocation.max_total, max_per_user, max_per_label; 0 per label: no limit of its
+  // own). Enforced by the AllocationQuota the transport passes in, shared by all workers; the
+  // transport builds it from these values.
   uint32_t max_allocations = 10'000;
   uint32_t max_allocations_per_user = 100;
+  uint32_t max_allocations_per_label = 0;
   uint32_t max_permissions = 128;
   uint32_t max_channels = 128;
   bool password_algorithms = true;  // offer RFC 8489 PASSWORD-ALGORITHMS (SHA-256, MD5)
@@ -58,9 +62,6 @@ struct ServerConfig {
   // Over UDP, 401/438 challenges are built no larger than the request (optional parts are left
   // out; see send_challenge), so spoofed requests cannot be amplified. Streams always get all.
   bool small_challenges = true;
-
-  // Seeds reservation tokens and indication transaction ids (the daemon passes random bytes).
-  uint64_t random_seed = 0x9E3779B97F4A7C15ULL;
 };
 
 }  // namespace turnpike::turn

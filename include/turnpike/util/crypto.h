@@ -37,5 +37,21 @@ std::optional<std::string> base64_decode(std::string_view text);
 
 // Fills `out` from the OS CSPRNG (RAND_bytes). Returns false if OpenSSL cannot.
 bool random_bytes(MutableByteView out) noexcept;
+// 64 bits from the CSPRNG; throws std::runtime_error if OpenSSL cannot (start-up paths only).
+uint64_t random_u64();
+
+// Unpredictable 64-bit values for setup paths (RESERVATION-TOKENs, relay port choice): a keyed PRF,
+// HMAC-SHA256(key, counter), with a 256-bit key drawn from the CSPRNG for each stream. Each user
+// has its own stream, so no output of one tells anything about another's (or about its own later
+// outputs). About a microsecond per value: not for the packet path.
+class SecretStream {
+ public:
+  SecretStream();  // a fresh key from the CSPRNG; throws std::runtime_error if OpenSSL cannot
+  uint64_t next() noexcept;
+
+ private:
+  std::array<uint8_t, 32> key_{};
+  uint64_t counter_ = 0;
+};
 
 }  // namespace turnpike::crypto

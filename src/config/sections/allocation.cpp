@@ -1,5 +1,5 @@
 // allocation.*: lifetimes (default, max, permission, channel), quotas (max_total, max_per_user,
-// max_permissions, max_channels), strict_channel_numbers.
+// max_per_label, max_permissions, max_channels), strict_channel_numbers.
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -30,6 +30,7 @@ void read_allocation(Reader& r, const Json& value, const std::string& path, Conf
             {"channel_lifetime", u32(allocation.channel_lifetime_s)},
             {"max_total", u32(allocation.max_total)},
             {"max_per_user", u32(allocation.max_per_user)},
+            {"max_per_label", u32(allocation.max_per_label)},  // 0: no limit of its own
             {"max_permissions", u32(allocation.max_permissions)},
             {"max_channels", u32(allocation.max_channels)},
             {"strict_channel_numbers", [&r, &allocation](const Json& v, const std::string& p) {

@@ -116,5 +116,43 @@ TEST_F(AuthenticatorTest, ChallengeCarriesRealmNonceAndAlgorithms) {
                                   Authenticator::password_algorithms_size());
 }
 
+// RFC 8489 §14.3 (USERNAME < 509 bytes), §14.9 / §14.10 (REALM, NONCE < 128 characters: at most
+// 763 bytes), §14.4 (USERHASH is 32 bytes): anything longer is a 400, decided before any key is
+// derived or MAC computed (the right password does not change that).
+TEST_F(AuthenticatorTest, OversizedUsernameRealmNonceOrUserhashGet400) {
+  credentials_.set_rest_secrets({Secret(std::string("rest"))});
+  const std::string nonce = nonces_.issue(kNow, kClient, 0);
+  const auto with = [&](std::string_view username, std::string_view realm, std::string_view n) {
+    Bytes out;
+    stun::MessageBuilder b(out, stun::make_type(stun::Method::kAllocate, stun::Class::kRequest),
+                           Bytes(12, 7));
+    b.add_string(attr::kUsername, username);
+    b.add_string(attr::kRealm, realm);
+    b.add_string(attr::kNonce, n);
+    b.add_message_integrity(
+        long_term_key(stun::PasswordAlgorithm::kMd5, "alice", kRealm, "secret").view());
+    return verify(out);
+  };
+  const std::string rest_509 = "4102444800:" + std::string(509 - 11, 'u');  // REST form
+  for (const Verdict& v :
+       {with(rest_509, kRealm, nonce), with(std::string(509, 'u'), kRealm, nonce),
+        with("alice", std::string(764, 'r'), nonce),
+        with("alice", kRealm, nonce + std::string(764 - nonce.size(), 'n'))}) {
+    EXPECT_EQ(v.outcome, Outcome::kBadRequest);
+    EXPECT_EQ(v.failure, AuthFailure::kOversized);
+  }
+  // At the limits: the usual verdicts.
+  EXPECT_EQ(with(std::string(508, 'u'), kRealm, nonce).failure, AuthFailure::kUnknownUser);
+  EXPECT_TRUE(with("alice", kRealm, nonce).authenticated());
+  Bytes hashed;
+  stun::MessageBuilder b(hashed, stun::make_type(stun::Method::kAllocate, stun::Class::kRequest),
+                         Bytes(12, 7));
+  b.add(attr::kUserhash, Bytes(31, 1));
+  b.add_string(attr::kRealm, kRealm);
+  b.add_string(attr::kNonce, nonce);
+  b.add_message_integrity(Bytes(16, 0));
+  EXPECT_EQ(verify(hashed).failure, AuthFailure::kOversized);
+}
+
 }  // namespace
 }  // namespace turnpike::auth

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 #include "turnpike/auth/rest_credentials.h"
@@ -125,6 +126,42 @@ TEST(CredentialStore, UsernameForHash) {
   EXPECT_EQ(store.username_for_hash(userhash("carol", "example.org"), "example.org"), nullptr);
   EXPECT_EQ(store.username_for_hash(ByteView(hash.data(), 16), "example.org"), nullptr);
   EXPECT_EQ(store.username_for_hash({}, "example.org"), nullptr);
+}
+
+TEST(CredentialStore, LabelOfRestUsernamesIsTheAppPart) {
+  CredentialStore store;
+  store.add_static_user("alice", Secret("wonderland"));
+  store.add_static_user("123:static", Secret("x"));
+  store.set_rest_secrets({Secret("s")}, ':');
+  EXPECT_EQ(store.label_of("1700003600:app-one"), "app-one");
+  EXPECT_EQ(store.label_of("1700009999:app-one"), "app-one");
+  EXPECT_EQ(store.label_of("1700003600:a:b"), "a:b");     // everything after the first separator
+  EXPECT_EQ(store.label_of("1700003600"), "");            // minted without a user part
+  EXPECT_EQ(store.label_of("alice"), "alice");            // a static user is its own label
+  EXPECT_EQ(store.label_of("123:static"), "123:static");  // static users come first
+  EXPECT_EQ(store.label_of("app:1700003600"), "app:1700003600");  // not REST form
+}
+
+// USERHASH is one hash lookup, not a SHA-256 of every static user per request: 200 lookups among
+// 20,000 users take microseconds (a scan would hash 4 million times, seconds).
+TEST(CredentialStore, UserhashIsALookupNotAScan) {
+  CredentialStore store;
+  for (int i = 0; i < 20'000; ++i) store.add_static_user("user" + std::to_string(i), Secret("p"));
+  const auto hash = userhash("user12345", "example.org");
+  ASSERT_NE(store.username_for_hash(hash, "example.org"), nullptr);  // builds the index
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    const std::string* found = store.username_for_hash(hash, "example.org");
+    ASSERT_TRUE(found != nullptr && *found == "user12345");
+    EXPECT_EQ(store.username_for_hash(userhash("nobody", "example.org"), "example.org"), nullptr);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(300));
+  // Another realm, and a user added later, are found too (the index is rebuilt).
+  EXPECT_NE(store.username_for_hash(userhash("user7", "other"), "other"), nullptr);
+  store.add_static_user("zed", Secret("p"));
+  EXPECT_NE(store.username_for_hash(userhash("zed", "other"), "other"), nullptr);
+  EXPECT_EQ(store.username_for_hash(ByteView(hash.data(), 31), "example.org"), nullptr);
 }
 
 }  // namespace

@@ -36,5 +36,21 @@ TEST(ConfigValidate, Lifetimes) {
       std::vector<std::string>{"allocation.max_total: 4294967296 is out of range 0-4294967295"});
 }
 
+TEST(ConfigAllocation, MaxPerLabelDefaultsToNoLimitOfItsOwn) {
+  auto defaults = parse_config(kMinimal);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->allocation.max_per_label, 0U);
+  auto set = parse_config(R"({"relay": {"address": "192.0.2.10"}, "auth": {"rest_secrets": ["s"]},
+      "allocation": {"max_per_label": 250}})");
+  ASSERT_TRUE(set) << join(set.error().messages);
+  EXPECT_EQ(set->allocation.max_per_label, 250U);
+  ConfigErrors errors;
+  validate(*set, errors);
+  EXPECT_TRUE(errors.messages.empty()) << join(errors.messages);
+  EXPECT_EQ(parse_errors(R"({"relay": {"address": "192.0.2.10"},
+                             "allocation": {"max_per_label": -1}})"),
+            std::vector<std::string>{"allocation.max_per_label: -1 is out of range 0-4294967295"});
+}
+
 }  // namespace
 }  // namespace turnpike::config

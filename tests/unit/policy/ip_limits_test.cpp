@@ -168,5 +168,23 @@ TEST(ConnectionCounter, SourceLearnedLaterFromAProxyHeader) {
   EXPECT_EQ(c.sources(), 0U);
 }
 
+// A token taken for a request that then authenticated is given back (never above the burst).
+TEST(IpRateLimiter, RefundGivesTheTokenBack) {
+  IpRateLimiter limiter(1, 2, 64, 7);
+  const IpAddress a = ip("198.51.100.1");
+  ASSERT_TRUE(limiter.allow(a, 1000));
+  ASSERT_TRUE(limiter.allow(a, 1000));
+  EXPECT_FALSE(limiter.allow(a, 1000));
+  limiter.refund(a, 1000);
+  EXPECT_TRUE(limiter.allow(a, 1000));
+  EXPECT_FALSE(limiter.allow(a, 1000));
+  for (int i = 0; i < 10; ++i) limiter.refund(a, 1000);  // capped at the burst
+  EXPECT_TRUE(limiter.allow(a, 1000));
+  EXPECT_TRUE(limiter.allow(a, 1000));
+  EXPECT_FALSE(limiter.allow(a, 1000));
+  limiter.refund(ip("198.51.100.2"), 1000);  // unknown source: nothing happens
+  EXPECT_EQ(limiter.size(), 1U);
+}
+
 }  // namespace
 }  // namespace turnpike::policy

@@ -8,7 +8,7 @@ namespace turnpike::turn {
 namespace {
 
 TEST(RelayPortPool, HandsOutEveryPortOnceThenRunsOut) {
-  RelayPortPool pool(50000, 50009, 7);
+  RelayPortPool pool(50000, 50009);
   std::set<uint16_t> seen;
   for (int i = 0; i < 10; ++i) {
     const auto port = pool.acquire(false);
@@ -23,7 +23,7 @@ TEST(RelayPortPool, HandsOutEveryPortOnceThenRunsOut) {
 }
 
 TEST(RelayPortPool, EvenPortsAreEven) {
-  RelayPortPool pool(50001, 50020, 3);
+  RelayPortPool pool(50001, 50020);
   for (int i = 0; i < 10; ++i) {
     const auto port = pool.acquire(true);
     ASSERT_TRUE(port);
@@ -36,7 +36,7 @@ TEST(RelayPortPool, EvenPortsAreEven) {
 TEST(RelayPortPool, PairFindsTheOnlyFreeEvenOddPair) {
   // Regression: EVEN-PORT with R=1 must find a pair wherever it is, not fail on the first even
   // port whose successor is taken.
-  RelayPortPool pool(50000, 50009, 11);
+  RelayPortPool pool(50000, 50009);
   for (uint16_t p = 50000; p <= 50009; ++p) ASSERT_TRUE(pool.acquire_specific(p));
   pool.release(50006);
   pool.release(50007);

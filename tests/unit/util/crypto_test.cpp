@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,22 @@ TEST(ConstantTime, Equal) {
   EXPECT_FALSE(constant_time_equal(as_bytes("abc"), as_bytes("abd")));
   EXPECT_FALSE(constant_time_equal(as_bytes("abc"), as_bytes("ab")));
   EXPECT_TRUE(constant_time_equal({}, {}));
+}
+
+// Each SecretStream has its own key from the CSPRNG: two streams never agree, values do not repeat.
+TEST(Crypto, SecretStreamsAreIndependent) {
+  SecretStream one;
+  SecretStream two;
+  std::vector<uint64_t> a;
+  std::vector<uint64_t> b;
+  for (int i = 0; i < 16; ++i) {
+    a.push_back(one.next());
+    b.push_back(two.next());
+  }
+  EXPECT_NE(a, b);
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(std::unique(a.begin(), a.end()), a.end());
+  EXPECT_NE(random_u64(), random_u64());
 }
 
 }  // namespace
