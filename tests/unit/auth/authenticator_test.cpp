@@ -68,7 +68,9 @@ TEST_F(AuthenticatorTest, RequestWithoutIntegrityIsChallengedWithoutAFailure) {
 }
 
 TEST_F(AuthenticatorTest, RightPasswordAndFreshNonceAuthenticate) {
-  const Verdict v = verify(request("secret", nonces_.issue(kNow, kClient, 0)));
+  const Bytes req =
+      request("secret", nonces_.issue(kNow, kClient, 0));  // the verdict's username points into it
+  const Verdict v = verify(req);
   ASSERT_TRUE(v.authenticated());
   EXPECT_FALSE(v.failure);
   EXPECT_EQ(v.username, "alice");
@@ -77,7 +79,9 @@ TEST_F(AuthenticatorTest, RightPasswordAndFreshNonceAuthenticate) {
 }
 
 TEST_F(AuthenticatorTest, WrongPasswordIsChallenged) {
-  const Verdict v = verify(request("guess", nonces_.issue(kNow, kClient, 0)));
+  const Bytes req =
+      request("guess", nonces_.issue(kNow, kClient, 0));  // the verdict's username points into it
+  const Verdict v = verify(req);
   EXPECT_EQ(v.outcome, Outcome::kChallenge);
   EXPECT_EQ(v.failure, AuthFailure::kBadIntegrity);
 }
