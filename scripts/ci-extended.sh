@@ -6,7 +6,8 @@
 #                   must exit 0 (a leak or UB report fails the test that caused it).
 #   2. build-tsan/  ThreadSanitizer build (RelWithDebInfo) running the integration suite: the
 #                   daemons there run two workers, SIGHUP reloads, the drain and /metrics.
-#   0. build-release/ a plain `cmake -DCMAKE_BUILD_TYPE=Release` build of every target.
+#   0. ctest -L lint: tests/check_structure.py (file and function lengths, include cycles);
+#      build-release/ a plain `cmake -DCMAKE_BUILD_TYPE=Release` build of every target.
 #   3. scripts/fuzz.sh: every libFuzzer target for FUZZ_SECONDS (default 60) each, from its seed
 #                   corpus (crashers kept there are replayed first).
 # Exits non-zero if any stage fails; every stage runs. Environment: TURNPIKE_JOBS (default 2),
@@ -59,6 +60,16 @@ release_build() {
   cmake --build "$release" -j "$jobs"
 }
 
+# Structure limits (files <= 500 lines, functions <= 60 lines, no include cycle), measured by
+# libclang: the ctest `lint` label, left out of scripts/test.sh for time.
+lint() {
+  local dir=${TURNPIKE_BUILD_DIR:-build}
+  [ -d "$dir" ] || cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTURNPIKE_BUILD_TESTS=ON >/dev/null
+  ctest --test-dir "$dir" -L lint --output-on-failure
+}
+
+stage "lint: structure limits"
+run_stage "ctest -L lint (tests/check_structure.py)" lint
 stage "$release/: a plain Release build"
 run_stage "$release/ plain cmake Release build" release_build
 stage "$asan/: integration suite under ASan + UBSan"
