@@ -25,6 +25,13 @@ BATCH = 20
 MAX_RSS_KIB = 200 * 1024
 
 
+def sanitized(pid: int) -> bool:
+    """Whether the daemon runs under ASan or TSan (ci-extended.sh): their quarantine and shadow
+    memory make its RSS say nothing about the daemon's own buffers."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return any("libasan" in line or "libtsan" in line for line in maps)
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -80,8 +87,11 @@ def body(ctx: runner.Context) -> None:
           f" turnpike_connections {f.metric(fams, 'turnpike_connections'):.0f}")
     ctx.check(refused > 0, "turnpike_http_queue_full_total > 0 (the budget closed connections)",
               f"{refused}")
-    ctx.check(peak < MAX_RSS_KIB, f"daemon RSS stays below {MAX_RSS_KIB // 1024} MiB",
-              f"{peak / 1024:.0f} MiB")
+    if sanitized(d.proc.pid):
+        print(f"    RSS bound not checked: sanitizer runtime ({peak / 1024:.0f} MiB peak)")
+    else:
+        ctx.check(peak < MAX_RSS_KIB, f"daemon RSS stays below {MAX_RSS_KIB // 1024} MiB",
+                  f"{peak / 1024:.0f} MiB")
     status, _ = f.http_get(port, "/healthz", source="127.0.0.3")
     ctx.check(status == 200, "a new client still gets /healthz", f"{status}")
 
