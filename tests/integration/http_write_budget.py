@@ -85,8 +85,15 @@ def body(ctx: runner.Context) -> None:
     print(f"    turnpike_http_queue_full_total {refused:.0f}; daemon RSS peak {peak / 1024:.0f} MiB;"
           f" turnpike_stream_dropped_total {f.metric(fams, 'turnpike_stream_dropped_total'):.0f};"
           f" turnpike_connections {f.metric(fams, 'turnpike_connections'):.0f}")
-    ctx.check(refused > 0, "turnpike_http_queue_full_total > 0 (the budget closed connections)",
-              f"{refused}")
+    if sanitized(d.proc.pid):
+        # A sanitized daemon is slow enough that each connection's own 4 MiB cap often trips first:
+        # there the run checks memory safety and that some bound held, not which one.
+        dropped = f.metric(fams, "turnpike_stream_dropped_total")
+        ctx.check(refused > 0 or dropped > 0, "the budget or the per-connection cap bounded the output",
+                  f"queue_full {refused}, dropped {dropped}")
+    else:
+        ctx.check(refused > 0, "turnpike_http_queue_full_total > 0 (the budget closed connections)",
+                  f"{refused}")
     if sanitized(d.proc.pid):
         print(f"    RSS bound not checked: sanitizer runtime ({peak / 1024:.0f} MiB peak)")
     else:
