@@ -15,22 +15,13 @@ from .tools import run_tool
 
 def make_self_signed_cert(workdir: str, name: str = "server") -> tuple[str, str]:
     """A throw-away RSA certificate for 127.0.0.1 (subjectAltName IP); returns (cert, key) paths."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise Fatal("openssl not found (needed to make the test certificate)")
-    cert = os.path.join(workdir, f"{name}.crt")
-    key = os.path.join(workdir, f"{name}.key")
-    r = run_tool([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                  "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                  "-addext", "subjectAltName=IP:127.0.0.1"], timeout_s=60)
-    if r.rc != 0 or not os.path.isfile(cert) or not os.path.isfile(key):
-        raise Fatal(f"openssl req failed (rc={r.rc}): {r.output.strip()[-300:]}")
-    return cert, key
+    return make_cert(workdir, name, "127.0.0.1")
 
 
 def make_cert(workdir: str, name: str, cn: str) -> tuple[str, str]:
-    """Like make_self_signed_cert, with a chosen subject CN (a random serial, SAN IP:127.0.0.1).
-    The certificate is its own CA, so `curl --cacert <cert>` verifies the server with it."""
+    """A throw-away RSA certificate with subject CN `cn` (a random serial, SAN IP:127.0.0.1);
+    returns (cert, key) paths. The certificate is its own CA, so `curl --cacert <cert>` verifies
+    the server with it."""
     openssl = shutil.which("openssl")
     if openssl is None:
         raise Fatal("openssl not found (needed to make the test certificate)")
